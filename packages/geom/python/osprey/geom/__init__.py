@@ -1,0 +1,1 @@
+"""Osprey geometry: planar and spherical types, regions, pixelizations and skymaps."""
