@@ -166,8 +166,16 @@ def test_box2d_contains_kernel_matches_numpy():
 
 @pytest.mark.parametrize(
     "obj",
-    [Point2I(1, -2), Point2D(0.5, 3), Extent2I(4, 5), Extent2D(1.5, 2.5), box(1, 2, 5, 9),
-     Box2I(), Box2D(Point2D(0.5, 1), Point2D(2, 3)), Box2D()],
+    [
+        Point2I(1, -2),
+        Point2D(0.5, 3),
+        Extent2I(4, 5),
+        Extent2D(1.5, 2.5),
+        box(1, 2, 5, 9),
+        Box2I(),
+        Box2D(Point2D(0.5, 1), Point2D(2, 3)),
+        Box2D(),
+    ],
 )
 def test_pickle_hash_repr(obj):
     clone = pickle.loads(pickle.dumps(obj))

@@ -117,9 +117,19 @@ inline double polar_scale(const Loc& l, double za, double nside) {
 // ---- (face, ix, iy) <-> NEST / RING -------------------------------------------------------
 
 inline std::int64_t face_to_nest(int order, const FacePixel& f) {
-    const std::uint64_t inner =
-        detail::spread_bits(static_cast<std::uint64_t>(f.ix)) |
-        (detail::spread_bits(static_cast<std::uint64_t>(f.iy)) << 1);
+    std::uint64_t inner;
+    if (order <= 16) {
+        // Both coordinates fit in 16 bits: spread them side by side in one word (4 steps).
+        std::uint64_t v = static_cast<std::uint64_t>(f.ix) | (static_cast<std::uint64_t>(f.iy) << 32);
+        v = (v | (v << 8)) & 0x00ff00ff00ff00ffULL;
+        v = (v | (v << 4)) & 0x0f0f0f0f0f0f0f0fULL;
+        v = (v | (v << 2)) & 0x3333333333333333ULL;
+        v = (v | (v << 1)) & 0x5555555555555555ULL;
+        inner = (v & 0xffffffffULL) | ((v >> 32) << 1);
+    } else {
+        inner = detail::spread_bits(static_cast<std::uint64_t>(f.ix)) |
+                (detail::spread_bits(static_cast<std::uint64_t>(f.iy)) << 1);
+    }
     return (static_cast<std::int64_t>(f.face) << (2 * order)) + static_cast<std::int64_t>(inner);
 }
 

@@ -26,79 +26,6 @@ namespace htm {
 constexpr int kMaxLevel = 24;
 
 // ----------------------------------------------------------------------------------------
-// Exact sign of det[a, b, c] = a . (b x c)
-// ----------------------------------------------------------------------------------------
-namespace detail {
-
-inline void two_sum(double a, double b, double& s, double& e) {
-    s = a + b;
-    double const bb = s - a;
-    e = (a - (s - bb)) + (b - bb);
-}
-
-inline void two_product(double a, double b, double& p, double& e) {
-    p = a * b;
-    e = std::fma(a, b, -p);
-}
-
-// Add the exact product a*b*c (times sign) to the expansion `h` of length n (Shewchuk's
-// grow-expansion; components stay non-overlapping, increasing in magnitude).
-inline void add_triple(double a, double b, double c, double sign, double* h, int& n) {
-    double p, pe;
-    two_product(a, b, p, pe);
-    double terms[4];
-    two_product(p, c, terms[0], terms[1]);
-    two_product(pe, c, terms[2], terms[3]);
-    for (double t : terms) {
-        double q = sign * t;
-        if (q == 0.0) continue;
-        int k = 0;
-        for (int i = 0; i < n; ++i) {
-            double s, e;
-            two_sum(q, h[i], s, e);
-            q = s;
-            if (e != 0.0) h[k++] = e;
-        }
-        h[k++] = q;
-        n = k;
-    }
-}
-
-inline int orientation_exact(Vector3d const& a, Vector3d const& b, Vector3d const& c) {
-    double h[32];
-    int n = 0;
-    add_triple(a.x, b.y, c.z, 1.0, h, n);
-    add_triple(a.x, b.z, c.y, -1.0, h, n);
-    add_triple(a.y, b.z, c.x, 1.0, h, n);
-    add_triple(a.y, b.x, c.z, -1.0, h, n);
-    add_triple(a.z, b.x, c.y, 1.0, h, n);
-    add_triple(a.z, b.y, c.x, -1.0, h, n);
-    for (int i = n - 1; i >= 0; --i) {
-        if (h[i] > 0.0) return 1;
-        if (h[i] < 0.0) return -1;
-    }
-    return 0;
-}
-
-}  // namespace detail
-
-// Sign (+1, 0, -1) of det[a, b, c], exact: a fast floating-point evaluation is trusted
-// only when it clears its rounding-error bound.
-inline int orientation(Vector3d const& a, Vector3d const& b, Vector3d const& c) {
-    double const p0 = b.y * c.z, p1 = b.z * c.y;
-    double const p2 = b.z * c.x, p3 = b.x * c.z;
-    double const p4 = b.x * c.y, p5 = b.y * c.x;
-    double const det = a.x * (p0 - p1) + a.y * (p2 - p3) + a.z * (p4 - p5);
-    double const perm = std::fabs(a.x) * (std::fabs(p0) + std::fabs(p1)) +
-                        std::fabs(a.y) * (std::fabs(p2) + std::fabs(p3)) +
-                        std::fabs(a.z) * (std::fabs(p4) + std::fabs(p5));
-    double const bound = 1e-15 * perm;
-    if (det > bound) return 1;
-    if (det < -bound) return -1;
-    return detail::orientation_exact(a, b, c);
-}
-
-// ----------------------------------------------------------------------------------------
 // Roots and trixels
 // ----------------------------------------------------------------------------------------
 // Octahedron vertices v0..v5 of the paper: +z, +x, +y, -x, -y, -z.
@@ -131,8 +58,18 @@ inline int root_of(Vector3d const& p) {
     return p.x < 0.0 ? 5 : 4;
 }
 
+// Sign of det[a, b, p] for unit a, b: a fast evaluation p . (a x b) whose rounding error
+// is below 1e-15 * |p|_1 (|a_j b_k| + |a_k b_j| <= |a| |b| = 1), else the exact predicate.
+inline int side(Vector3d const& a, Vector3d const& b, Vector3d const& p, double bound) {
+    double const d = p.dot(a.cross(b));
+    if (d > bound) return 1;
+    if (d < -bound) return -1;
+    return geom::orientation(a, b, p);
+}
+
 // HTM id of unit vector p at `level` (0..kMaxLevel).
 inline std::uint64_t index(Vector3d const& p, int level) {
+    double const bound = 1e-15 * (std::fabs(p.x) + std::fabs(p.y) + std::fabs(p.z));
     int const r = root_of(p);
     auto const rv = root_vertices(r);
     UnitVector3d v0 = rv[0], v1 = rv[1], v2 = rv[2];
@@ -141,20 +78,20 @@ inline std::uint64_t index(Vector3d const& p, int level) {
         UnitVector3d const w2 = midpoint(v0, v1);
         UnitVector3d const w1 = midpoint(v2, v0);
         id <<= 2;
-        if (orientation(w2, w1, p) >= 0) {  // child 0 (v0, w2, w1)
+        if (side(w2, w1, p, bound) >= 0) {  // child 0 (v0, w2, w1)
             v1 = w2;
             v2 = w1;
             continue;
         }
         UnitVector3d const w0 = midpoint(v1, v2);
-        if (orientation(w0, w2, p) >= 0) {  // child 1 (v1, w0, w2)
+        if (side(w0, w2, p, bound) >= 0) {  // child 1 (v1, w0, w2)
             v0 = v1;
             v1 = w0;
             v2 = w2;
             id |= 1u;
             continue;
         }
-        if (orientation(w1, w0, p) >= 0) {  // child 2 (v2, w1, w0)
+        if (side(w1, w0, p, bound) >= 0) {  // child 2 (v2, w1, w0)
             v0 = v2;
             v1 = w1;
             v2 = w0;

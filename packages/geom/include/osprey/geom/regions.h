@@ -130,6 +130,14 @@ struct LonLatBox {
             if (lon.length > kTwoPi) lon.length = kTwoPi;
         }
     }
+    // Grown by m radians on every side (clamped at the poles).
+    LonLatBox expanded(double m) const {
+        LonLatBox b;
+        b.lon = lon.expanded(m);
+        b.lat_a = std::max(lat_a - m, -kHalfPi);
+        b.lat_b = std::min(lat_b + m, kHalfPi);
+        return b;
+    }
     static LonLatBox full() { return LonLatBox(0.0, kTwoPi, -kHalfPi, kHalfPi); }
     bool is_empty() const { return !(lat_a <= lat_b); }
     bool is_full() const { return lon.full() && lat_a <= -kHalfPi && lat_b >= kHalfPi; }
@@ -150,6 +158,79 @@ struct LonLatBox {
     }
 };
 
+// ----------------------------------------------------------------------------------------
+// Exact sign of det[a, b, c] = a . (b x c)
+// ----------------------------------------------------------------------------------------
+namespace detail {
+
+inline void two_sum(double a, double b, double& s, double& e) {
+    s = a + b;
+    double const bb = s - a;
+    e = (a - (s - bb)) + (b - bb);
+}
+
+inline void two_product(double a, double b, double& p, double& e) {
+    p = a * b;
+    e = std::fma(a, b, -p);
+}
+
+// Add the exact product a*b*c (times sign) to the expansion `h` of length n (Shewchuk's
+// grow-expansion; components stay non-overlapping, increasing in magnitude).
+inline void add_triple(double a, double b, double c, double sign, double* h, int& n) {
+    double p, pe;
+    two_product(a, b, p, pe);
+    double terms[4];
+    two_product(p, c, terms[0], terms[1]);
+    two_product(pe, c, terms[2], terms[3]);
+    for (double t : terms) {
+        double q = sign * t;
+        if (q == 0.0) continue;
+        int k = 0;
+        for (int i = 0; i < n; ++i) {
+            double s, e;
+            two_sum(q, h[i], s, e);
+            q = s;
+            if (e != 0.0) h[k++] = e;
+        }
+        h[k++] = q;
+        n = k;
+    }
+}
+
+inline int orientation_exact(Vector3d const& a, Vector3d const& b, Vector3d const& c) {
+    double h[32];
+    int n = 0;
+    add_triple(a.x, b.y, c.z, 1.0, h, n);
+    add_triple(a.x, b.z, c.y, -1.0, h, n);
+    add_triple(a.y, b.z, c.x, 1.0, h, n);
+    add_triple(a.y, b.x, c.z, -1.0, h, n);
+    add_triple(a.z, b.x, c.y, 1.0, h, n);
+    add_triple(a.z, b.y, c.x, -1.0, h, n);
+    for (int i = n - 1; i >= 0; --i) {
+        if (h[i] > 0.0) return 1;
+        if (h[i] < 0.0) return -1;
+    }
+    return 0;
+}
+
+}  // namespace detail
+
+// Sign (+1, 0, -1) of det[a, b, c], exact: a fast floating-point evaluation is trusted
+// only when it clears its rounding-error bound.
+inline int orientation(Vector3d const& a, Vector3d const& b, Vector3d const& c) {
+    double const p0 = b.y * c.z, p1 = b.z * c.y;
+    double const p2 = b.z * c.x, p3 = b.x * c.z;
+    double const p4 = b.x * c.y, p5 = b.y * c.x;
+    double const det = a.x * (p0 - p1) + a.y * (p2 - p3) + a.z * (p4 - p5);
+    double const perm = std::fabs(a.x) * (std::fabs(p0) + std::fabs(p1)) +
+                        std::fabs(a.y) * (std::fabs(p2) + std::fabs(p3)) +
+                        std::fabs(a.z) * (std::fabs(p4) + std::fabs(p5));
+    double const bound = 1e-15 * perm;
+    if (det > bound) return 1;
+    if (det < -bound) return -1;
+    return detail::orientation_exact(a, b, c);
+}
+
 // Convex spherical polygon: vertices in counter-clockwise order seen from outside the
 // sphere; the polygon is the intersection of the hemispheres left of each edge.
 struct ConvexPolygon {
@@ -167,6 +248,18 @@ struct ConvexPolygon {
     bool contains(Vector3d const& p) const {
         for (auto const& n : normals) {
             if (!(n.dot(p) >= 0.0)) return false;  // NaN is outside
+        }
+        return true;
+    }
+    // True when every point of pts is in the closed polygon, decided exactly.
+    bool contains_exactly(std::vector<UnitVector3d> const& pts) const {
+        std::size_t const n = vertices.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            Vector3d const& a = vertices[i];
+            Vector3d const& b = vertices[(i + 1) % n];
+            for (auto const& p : pts) {
+                if (orientation(a, b, p) < 0) return false;
+            }
         }
         return true;
     }
@@ -402,7 +495,8 @@ inline unsigned relate(Circle const& c, LonLatBox const& b) {
     if (min_distance(c.center, b) > c.angle + kTol) return DISJOINT;
     r = INTERSECTS;
     if (max_distance(c.center, b) + kTol <= c.angle) r |= CONTAINS;
-    if (relate(b, bounding_box(c)) & CONTAINS) r |= WITHIN;
+    // bounding_box() is grown by kTol, so half of that absorbs the rounding of b's bounds.
+    if (relate(b.expanded(0.5 * kTol), bounding_box(c)) & CONTAINS) r |= WITHIN;
     return r;
 }
 
@@ -443,23 +537,13 @@ inline unsigned relate(ConvexPolygon const& a, ConvexPolygon const& b) {
     unsigned r;
     if (empty_relation(a.vertices.empty(), b.vertices.empty(), r)) return r;
     if (has_separating_edge(a, b) || has_separating_edge(b, a)) return DISJOINT;
-    bool contains_all = true, within_all = true, any = false;
-    for (auto const& v : b.vertices) {
-        if (a.contains_strictly(v, kTol)) {
-            any = true;
-        } else {
-            contains_all = false;
-            if (a.contains_strictly(v, -kTol)) any = true;
-        }
-    }
-    for (auto const& v : a.vertices) {
-        if (b.contains_strictly(v, kTol)) {
-            any = true;
-        } else {
-            within_all = false;
-            if (b.contains_strictly(v, -kTol)) any = true;
-        }
-    }
+    // A convex polygon contains another exactly when it contains all its vertices;
+    // the exact orientation predicate decides vertices lying on an edge.
+    bool const contains_all = a.contains_exactly(b.vertices);
+    bool const within_all = b.contains_exactly(a.vertices);
+    bool any = contains_all || within_all;
+    for (auto const& v : b.vertices) any = any || a.contains_strictly(v, -kTol);
+    for (auto const& v : a.vertices) any = any || b.contains_strictly(v, -kTol);
     if (!any) {
         std::size_t const na = a.vertices.size(), nb = b.vertices.size();
         for (std::size_t i = 0; i < na && !any; ++i) {
@@ -489,7 +573,7 @@ inline unsigned relate(ConvexPolygon const& p, LonLatBox const& b) {
     }
     r = INTERSECTS;
     if (contains_box) r |= CONTAINS;
-    if (relate(b, bounding_box(p)) & CONTAINS) r |= WITHIN;
+    if (relate(b.expanded(0.5 * kTol), bounding_box(p)) & CONTAINS) r |= WITHIN;
     return r;
 }
 

@@ -15,6 +15,16 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr double kTwoPi = 6.28318530717958647692;
 constexpr double kHalfPi = 1.57079632679489661923;
 
+// sin and cos of one argument in a single call where the compiler offers it.
+inline void sin_cos(double x, double& s, double& c) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_sincos(x, &s, &c);
+#else
+    s = std::sin(x);
+    c = std::cos(x);
+#endif
+}
+
 struct Vector3d {
     double x = 0.0, y = 0.0, z = 0.0;
 
@@ -53,8 +63,10 @@ struct UnitVector3d : Vector3d {
     }
 
     static UnitVector3d from_lonlat(double lon, double lat) {
-        double const cl = std::cos(lat);
-        return from_normalized(std::cos(lon) * cl, std::sin(lon) * cl, std::sin(lat));
+        double slon, clon, slat, clat;
+        sin_cos(lon, slon, clon);
+        sin_cos(lat, slat, clat);
+        return from_normalized(clon * clat, slon * clat, slat);
     }
 
     constexpr UnitVector3d operator-() const { return from_normalized(-x, -y, -z); }

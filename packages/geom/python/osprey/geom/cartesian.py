@@ -350,9 +350,7 @@ class Box2I:
         x0, y0 = _as_int(x0, "x0"), _as_int(y0, "y0")
         x_end, y_end = _as_int(x_end, "x_end"), _as_int(y_end, "y_end")
         if x_end < x0 or y_end < y0:
-            raise GeomValueError(
-                f"Box2I end ({x_end}, {y_end}) is before begin ({x0}, {y0}); ends are exclusive"
-            )
+            raise GeomValueError(f"Box2I end ({x_end}, {y_end}) is before begin ({x0}, {y0}); ends are exclusive")
         out = cls.__new__(cls)
         out._set(x0, y0, x_end, y_end)
         return out
@@ -504,10 +502,7 @@ class Box2I:
         if isinstance(other, Box2I):
             if other.is_empty():
                 return True
-            return (
-                self._x0 <= other._x0 and other._x1 <= self._x1
-                and self._y0 <= other._y0 and other._y1 <= self._y1
-            )
+            return self._x0 <= other._x0 and other._x1 <= self._x1 and self._y0 <= other._y0 and other._y1 <= self._y1
         raise GeomValueError(f"Box2I.contains expects a point, a Box2I or x, y arrays, got {other!r}")
 
     def overlaps(self, other: Box2I) -> bool:
@@ -530,8 +525,10 @@ class Box2I:
         if self.is_empty():
             return other
         return Box2I.from_begin_end(
-            min(self._x0, other._x0), min(self._y0, other._y0),
-            max(self._x1, other._x1), max(self._y1, other._y1),
+            min(self._x0, other._x0),
+            min(self._y0, other._y0),
+            max(self._x1, other._x1),
+            max(self._y1, other._y1),
         )
 
     def grow(self, amount: int | Extent2I | tuple[int, int]) -> Box2I:
@@ -707,10 +704,7 @@ class Box2D:
         if isinstance(other, Box2D):
             if other.is_empty():
                 return True
-            return (
-                self._x0 <= other._x0 and other._x1 <= self._x1
-                and self._y0 <= other._y0 and other._y1 <= self._y1
-            )
+            return self._x0 <= other._x0 and other._x1 <= self._x1 and self._y0 <= other._y0 and other._y1 <= self._y1
         raise GeomValueError(f"Box2D.contains expects a point, a box or x, y arrays, got {other!r}")
 
     def overlaps(self, other: Box2D) -> bool:
@@ -723,8 +717,10 @@ class Box2D:
             return Box2D()
         return Box2D(
             Point2D(max(self._x0, other._x0), max(self._y0, other._y0)),
-            Point2D(max(max(self._x0, other._x0), min(self._x1, other._x1)),
-                    max(max(self._y0, other._y0), min(self._y1, other._y1))),
+            Point2D(
+                max(max(self._x0, other._x0), min(self._x1, other._x1)),
+                max(max(self._y0, other._y0), min(self._y1, other._y1)),
+            ),
         )
 
     def union(self, other: Box2D) -> Box2D:
@@ -755,8 +751,12 @@ class Box2D:
 
     def get_corners(self) -> list[Point2D]:
         """The four corners, counter-clockwise from ``min``."""
-        return [Point2D(self._x0, self._y0), Point2D(self._x1, self._y0),
-                Point2D(self._x1, self._y1), Point2D(self._x0, self._y1)]
+        return [
+            Point2D(self._x0, self._y0),
+            Point2D(self._x1, self._y0),
+            Point2D(self._x1, self._y1),
+            Point2D(self._x0, self._y1),
+        ]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Box2D):

@@ -151,8 +151,11 @@ class AffineTransform:
     _linear: LinearTransform
     _t: tuple[float, float]
 
-    def __init__(self, linear: LinearTransform | ArrayLike | None = None,
-                 translation: Extent2D | tuple[float, float] | None = None) -> None:
+    def __init__(
+        self,
+        linear: LinearTransform | ArrayLike | None = None,
+        translation: Extent2D | tuple[float, float] | None = None,
+    ) -> None:
         lin = linear if isinstance(linear, LinearTransform) else LinearTransform(linear)
         t = (0.0, 0.0) if translation is None else tuple(Extent2D(*translation))
         if not all(math.isfinite(v) for v in t):
