@@ -23,6 +23,7 @@ Pixel coordinates follow the Osprey convention: pixel centres at integers, 0-bas
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import json
@@ -37,7 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from .angle import Angle, arcminutes, arcseconds
 from .cartesian import Box2D, Box2I, Extent2I, Point2I
 from .errors import GeomValueError
-from .regions import Box, ConvexPolygon, Region
+from .regions import Box, Circle, ConvexPolygon, Region
 from .sphere import SpherePoint, separation
 
 __all__ = ["PatchInfo", "RingsSkyMap", "RingsSkyMapConfig", "TractInfo"]
@@ -45,6 +46,12 @@ __all__ = ["PatchInfo", "RingsSkyMap", "RingsSkyMapConfig", "TractInfo"]
 _HALF_PI = 0.5 * math.pi
 _TWO_PI = 2.0 * math.pi
 _BOUNDARY_SAMPLES = 33  # points per inner-region edge when sizing a tract's bbox
+# Fast region -> patch search (`RingsSkyMap.find_tract_patch_list`):
+_FRONT_MIN_COS = math.cos(math.radians(80.0))  # vertices must lie within 80 deg of a tract centre
+_CAP_POLYGON_VERTICES = 64  # sides of the polygons bracketing a circle
+_MAX_FAST_CAP_RADIUS = math.radians(60.0)  # larger circles / bounding circles use the exact path
+_ROTATE_CW = np.array([1.0, -1.0])  # (dy, dx) * this = the edge normal (dy, -dx)
+_SAT_MARGIN_RAD = 1e-10  # slack of the plane overlap test (the exact relations use 1e-13 rad)
 
 
 # ---- gnomonic (TAN) projection ------------------------------------------------------------
@@ -91,6 +98,25 @@ def tan_plane_to_sky(
     lon = np.mod(np.arctan2(v[..., 1], v[..., 0]), _TWO_PI)
     lat = np.arctan2(v[..., 2], np.hypot(v[..., 0], v[..., 1]))
     return lon, lat
+
+
+_set_attribute = object.__setattr__
+
+
+def _box2i_unchecked(x0: int, y0: int, x_end: int, y_end: int) -> Box2I:
+    """``Box2I.from_begin_end(x0, y0, x_end, y_end)`` without its argument checks.
+
+    Only for non-empty boxes of Python ints inside a tract bbox (already validated when the
+    tract was built): a query can return hundreds of patches, and the checks would then
+    dominate its run time (the same holds for the unchecked `Point2I` of `TractInfo._patch_infos`).
+    Equality with the checked constructors is covered by the tests.
+    """
+    box = object.__new__(Box2I)
+    _set_attribute(box, "_x0", x0)
+    _set_attribute(box, "_y0", y0)
+    _set_attribute(box, "_x1", x_end)
+    _set_attribute(box, "_y1", y_end)
+    return box
 
 
 # ---- configuration -------------------------------------------------------------------------
@@ -359,10 +385,40 @@ class TractInfo:
             ix, iy = Point2I(index)
             if not (0 <= ix < nx and 0 <= iy < ny):
                 raise GeomValueError(f"patch index ({ix}, {iy}) outside the {nx}x{ny} grid of tract {self._id}")
+        return self._patch_info_at(ix, iy)
+
+    def _patch_info_at(self, ix: int, iy: int) -> PatchInfo:
+        """`PatchInfo` of the in-range grid cell (ix, iy), built without re-validating it."""
+        return self._patch_infos([ix + iy * self._num_patches.x])[0]
+
+    @cached_property
+    def _patch_int_bounds(self) -> tuple[list[tuple[int, int]], ...]:
+        """Per column and per row: (begin, end) of the inner bboxes, then of the outer ones.
+
+        Outer = inner grown by the border and clipped to the tract bbox (which starts at 0).
+        """
         pd = self._config.patch_inner_dimensions
-        inner = Box2I(Point2I(ix * pd.x, iy * pd.y), pd)
-        outer = inner.grow(self.patch_border).intersection(self._bbox)
-        return PatchInfo(Point2I(ix, iy), ix + iy * nx, inner, outer)
+        b = int(self._config.patch_border)
+        width, height = self._bbox.width, self._bbox.height
+        x_in = [(i * pd.x, (i + 1) * pd.x) for i in range(self._num_patches.x)]
+        y_in = [(i * pd.y, (i + 1) * pd.y) for i in range(self._num_patches.y)]
+        x_out = [(max(x0 - b, 0), min(x1 + b, width)) for x0, x1 in x_in]
+        y_out = [(max(y0 - b, 0), min(y1 + b, height)) for y0, y1 in y_in]
+        return x_in, x_out, y_in, y_out
+
+    def _patch_infos(self, seq: Iterable[int]) -> list[PatchInfo]:
+        """`PatchInfo` objects of in-range sequential indices (Python ints), without re-validation."""
+        x_in, x_out, y_in, y_out = self._patch_int_bounds
+        nx = self._num_patches.x
+        new, init_pair, box = object.__new__, Point2I._init, _box2i_unchecked
+        out = []
+        for k in seq:
+            iy, ix = divmod(k, nx)
+            index = new(Point2I)
+            init_pair(index, ix, iy)
+            (xa, xb), (ya, yb), (xc, xd), (yc, yd) = x_in[ix], y_in[iy], x_out[ix], y_out[iy]
+            out.append(PatchInfo(index, k, box(xa, ya, xb, yb), box(xc, yc, xd, yd)))
+        return out
 
     def __iter__(self) -> Iterator[PatchInfo]:
         """Patches in sequential order."""
@@ -386,6 +442,109 @@ class TractInfo:
         corners = Box2D(patch.outer_bbox).get_corners()
         lon, lat = self.pixel_to_sky([c.x for c in corners], [c.y for c in corners])
         return ConvexPolygon([SpherePoint._from_radians(a, b) for a, b in zip(lon, lat, strict=True)])
+
+    # -- vectorised patch search (used by RingsSkyMap.find_tract_patch_list) -------------------
+    @cached_property
+    def _vector_to_pixel_rows(self) -> NDArray[np.float64]:
+        """3x3 matrix ``M``: for a direction ``v``, ``v @ M.T = (w, w * (x - crpix_x), w * (y - crpix_y))``.
+
+        ``w = v . r0`` is the cosine of the distance to the tangent point; dividing the other
+        two by it gives the same pixel coordinates as `sky_to_pixel` (TAN: ``(xi, eta) =
+        (v . east, v . north) / w``, then the inverse CD matrix).
+        """
+        r0, east, north = _tangent_basis(self._lon0, self._lat0)
+        plane = np.degrees(np.stack([east, north]))  # rows: xi, eta in degrees (times w)
+        return np.vstack([r0, self._cd_inv @ plane])
+
+    @cached_property
+    def _patch_grid_bounds(self) -> tuple[NDArray[np.float64], ...]:
+        """Continuous pixel bounds of the patch outer bboxes: x_lo, x_hi per column, y_lo, y_hi per row.
+
+        A Box2I covers the pixels' edges, ``[begin - 0.5, end - 0.5]`` (as in `patch_outer_region`,
+        whose polygon is the sky image of exactly this rectangle); the grid is separable, so
+        patch (ix, iy) spans ``[x_lo[ix], x_hi[ix]] x [y_lo[iy], y_hi[iy]]``.
+        """
+        pd = self._config.patch_inner_dimensions
+        b = int(self._config.patch_border)
+        ix = np.arange(self._num_patches.x, dtype=np.float64)
+        iy = np.arange(self._num_patches.y, dtype=np.float64)
+        x_lo = np.maximum(ix * pd.x - b, 0.0) - 0.5
+        x_hi = np.minimum((ix + 1.0) * pd.x + b, float(self._bbox.width)) - 0.5
+        y_lo = np.maximum(iy * pd.y - b, 0.0) - 0.5
+        y_hi = np.minimum((iy + 1.0) * pd.y + b, float(self._bbox.height)) - 0.5
+        return x_lo, x_hi, y_lo, y_hi
+
+    @cached_property
+    def _patch_grid_lists(self) -> tuple[list[float], ...]:
+        """`_patch_grid_bounds` as offsets from crpix, in Python lists (for `bisect`)."""
+        x_lo, x_hi, y_lo, y_hi = self._patch_grid_bounds
+        cx, cy = self._crpix
+        return (x_lo - cx).tolist(), (x_hi - cx).tolist(), (y_lo - cy).tolist(), (y_hi - cy).tolist()
+
+    @cached_property
+    def _patch_grid_centres(self) -> tuple[NDArray[np.float64], ...]:
+        """Centre and half-size of the patch outer bboxes per column (x) and row (y), from crpix."""
+        x_lo, x_hi, y_lo, y_hi = self._patch_grid_bounds
+        cx, cy = self._crpix
+        return 0.5 * (x_lo + x_hi) - cx, 0.5 * (x_hi - x_lo), 0.5 * (y_lo + y_hi) - cy, 0.5 * (y_hi - y_lo)
+
+    def _polygon_patch_indices(self, vertices: NDArray[np.float64], margin: float) -> NDArray[np.int64] | None:
+        """Sequential indices (ascending) of the patches whose outer region meets a spherical polygon.
+
+        ``vertices`` (n, 3) are the polygon's corners in order around it (either sense); it
+        must be convex and smaller than a hemisphere (a `ConvexPolygon`, or any polygon whose
+        vertices lie on a circle in order). Under this tract's TAN projection great circles
+        are straight lines, so when every vertex lies in the front hemisphere (within 80 deg
+        of the tangent point, checked here) the polygon maps to a convex plane polygon and
+        each patch outer region to an axis-aligned rectangle; they meet exactly when no
+        separating axis exists among the rectangle's two axes and the polygon's edge normals.
+
+        ``margin`` (pixels) pads the test: positive values also report pairs less than
+        ``margin`` apart (conservative); negative ones only pairs overlapping by more than
+        ``-margin`` along every axis (certain). Returns None when a vertex is outside the
+        front hemisphere, i.e. the projection cannot be used.
+        """
+        q = vertices @ self._vector_to_pixel_rows.T
+        w = q[:, 0]
+        if not w.min() >= _FRONT_MIN_COS:
+            return None
+        pts = q[:, 1:] / w[:, None]  # vertex pixel offsets from crpix (x, y)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        # the rectangle's axes: the polygon's bbox against the patch columns and rows (the
+        # bounds are increasing, so each overlap is a range found by bisection)
+        x_lo, x_hi, y_lo, y_hi = self._patch_grid_lists
+        c0, c1 = bisect.bisect_left(x_hi, lo[0] - margin), bisect.bisect_right(x_lo, hi[0] + margin)
+        r0, r1 = bisect.bisect_left(y_hi, lo[1] - margin), bisect.bisect_right(y_lo, hi[1] + margin)
+        if c0 >= c1 or r0 >= r1:
+            return np.empty(0, dtype=np.int64)
+        # the polygon's edge normals (n, not normalised; a zero-length edge gives n = 0,
+        # which never separates). Any axis is a valid separation test.
+        d = np.concatenate((pts[1:], pts[:1])) - pts
+        n = d[:, ::-1] * _ROTATE_CW  # (dy, -dx)
+        proj = n @ pts.T
+        pad = margin * np.sqrt(np.einsum("ij,ij->i", n, n))
+        p_hi, p_lo = proj.max(axis=1) + pad, proj.min(axis=1) - pad
+        cx, hx, cy, hy = self._patch_grid_centres
+        an, bn = np.abs(n[:, :1]), np.abs(n[:, 1:])
+        # rectangle (row r, column c) projects onto [a_lo + b_lo, a_hi + b_hi] along edge e
+        a = n[:, :1] * cx[None, c0:c1]
+        b = n[:, 1:] * cy[None, r0:r1]
+        ha, hb = an * hx[None, c0:c1], bn * hy[None, r0:r1]
+        above = ((a - ha) - p_hi[:, None])[:, None, :] + (b - hb)[:, :, None] > 0.0
+        below = ((a + ha) - p_lo[:, None])[:, None, :] + (b + hb)[:, :, None] < 0.0
+        hit = ~(above | below).any(axis=0)
+        nx = self._num_patches.x
+        seq = np.arange(r0, r1)[:, None] * nx + np.arange(c0, c1)[None, :]
+        return seq[hit]
+
+    def _patch_corner_points(self, seq: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Sky positions (lon, lat; shape (len(seq), 5)) of the outer-bbox corners and centre of patches."""
+        x_lo, x_hi, y_lo, y_hi = self._patch_grid_bounds
+        ix, iy = seq % self._num_patches.x, seq // self._num_patches.x
+        xa, xb, ya, yb = x_lo[ix], x_hi[ix], y_lo[iy], y_hi[iy]
+        x = np.stack([xa, xb, xb, xa, 0.5 * (xa + xb)], axis=-1)
+        y = np.stack([ya, ya, yb, yb, 0.5 * (ya + yb)], axis=-1)
+        return self.pixel_to_sky(x, y)
 
     def __repr__(self) -> str:
         c = self.ctr_coord
@@ -571,31 +730,39 @@ class RingsSkyMap:
         )
         return math.sqrt(2.0) * half * 1.01
 
+    @cached_property
+    def _tract_centre_vectors(self) -> NDArray[np.float64]:
+        """Unit vectors (n_tracts, 3) of the tract centres."""
+        lons, lats = self._tract_centres
+        cl = np.cos(lats)
+        return np.stack([cl * np.cos(lons), cl * np.sin(lons), np.sin(lats)], axis=-1)
+
     def _candidate_tracts(self, region: Region) -> list[int]:
         """Tracts whose bbox sky region may touch ``region`` (centre distance, then polygons)."""
         bc = region.get_bounding_circle()
-        c = bc.center
-        lons, lats = self._tract_centres
-        d = separation(lons, lats, c.longitude.as_radians(), c.latitude.as_radians())
-        near = np.flatnonzero(d <= self._tract_reach + bc.radius.as_radians())
+        c = bc.center_vector
+        # centre distance <= reach + radius, as a cosine (1e-9 rad of slack for rounding)
+        limit = self._tract_reach + bc.radius.as_radians() + 1e-9
+        if limit >= math.pi:
+            near = np.arange(self._num_tracts)
+        else:
+            cos_d = self._tract_centre_vectors @ np.array([c.x, c.y, c.z])
+            near = np.flatnonzero(cos_d >= math.cos(limit))
         return [int(t) for t in near if not self[int(t)].outer_region.is_disjoint_from(region)]
 
     def find_tract_patch_list(self, where: Region | Sequence[SpherePoint]) -> list[tuple[TractInfo, list[PatchInfo]]]:
         """Tracts and their patches that overlap a region or hold any of a list of points.
 
         * a `Region`: every tract whose bbox sky region may intersect it, with the patches
-          whose outer bbox sky region may intersect it (conservative: it never misses one);
+          whose outer bbox sky region may intersect it (conservative: it never misses one;
+          see `_find_tract_patch_list_fast` for how, and `_find_tract_patch_list_exact` for
+          the per-patch reference it agrees with);
         * a sequence of `SpherePoint`: every tract whose bbox holds one of the points, with the
           patches whose outer bbox holds one of them.
         """
         out: list[tuple[TractInfo, list[PatchInfo]]] = []
         if isinstance(where, Region):
-            for t in self._candidate_tracts(where):
-                tract = self[t]
-                patches = [p for p in tract if not tract.patch_outer_region(p).is_disjoint_from(where)]
-                if patches:
-                    out.append((tract, patches))
-            return out
+            return self._find_tract_patch_list_fast(where)
         pts = list(where) if isinstance(where, Iterable) else []
         if not pts or not all(isinstance(p, SpherePoint) for p in pts):
             raise GeomValueError("find_tract_patch_list needs a Region or a non-empty sequence of SpherePoints")
@@ -614,6 +781,178 @@ class RingsSkyMap:
             patches = [p for p in tract if p.outer_bbox.contains(xs, ys).any()]
             out.append((tract, patches))
         return out
+
+    def _find_tract_patch_list_exact(self, region: Region) -> list[tuple[TractInfo, list[PatchInfo]]]:
+        """Reference region search: relate every patch outer region of every candidate tract.
+
+        Exact up to the 1e-13 rad tolerance of `Region.relate`, and slow (one `ConvexPolygon`
+        per patch, ~0.3-1 s for a visit-sized region with the default configuration); kept
+        as the fallback of `_find_tract_patch_list_fast` and as the reference its tests use.
+        """
+        out: list[tuple[TractInfo, list[PatchInfo]]] = []
+        for t in self._candidate_tracts(region):
+            tract = self[t]
+            patches = [p for p in tract if not tract.patch_outer_region(p).is_disjoint_from(region)]
+            if patches:
+                out.append((tract, patches))
+        return out
+
+    def _find_tract_patch_list_fast(self, region: Region) -> list[tuple[TractInfo, list[PatchInfo]]]:
+        """Vectorised region search, the `Region` branch of `find_tract_patch_list`.
+
+        Candidate tracts come from `_candidate_tracts`. Within a tract, the patch outer
+        regions are the sky images of axis-aligned rectangles of the tract's TAN plane, where
+        great circles are straight lines; `TractInfo._polygon_patch_indices` tests a polygon
+        against all of them at once (separating axes). By region type:
+
+        * `ConvexPolygon`: tested directly; exact (up to a 1e-10 rad margin, conservative).
+        * `Circle` (radius <= 60 deg): patches meeting the inscribed 64-gon (vertices on the
+          circle) certainly meet the circle; patches meeting the circumscribed 64-gon but not
+          the inscribed one (a thin band, typically a few patches) are decided by the exact
+          per-patch relation. Same answer as the exact path.
+        * a `Box`: patches meeting a polygon containing it (`_box_outer_polygon`: its meridian
+          edges, and great circles through or tangent to its parallels) are candidates; one
+          with an outer-bbox corner or centre inside the box is kept, the rest are decided by
+          the exact per-patch relation. Same answer as the exact path.
+        * any other region (or a `Box` touching a pole or wider than 120 deg of longitude)
+          whose bounding circle has radius <= 60 deg: as for a box, but the candidates are
+          the patches meeting the 64-gon circumscribing that circle; a candidate with an
+          outer-bbox corner or centre inside the region is kept, the rest are decided by the
+          exact per-patch relation. Same answer as the exact path, at a cost growing with the
+          number of candidate patches outside the region.
+        * larger regions: the exact path.
+
+        A tract for which a polygon vertex lies beyond 80 deg of its centre (where TAN
+        cannot represent the polygon) is searched with the exact per-patch relation.
+        Only the returned `PatchInfo` objects are built.
+        """
+        box_outer = _box_outer_polygon(region) if isinstance(region, Box) else None
+        if isinstance(region, ConvexPolygon):
+            outer, inner, refine = np.asarray(region.vertex_array), None, False
+        elif box_outer is not None:
+            outer, inner, refine = box_outer, None, True
+        else:
+            if isinstance(region, Circle):
+                centre, radius = region.center_vector, region.radius.as_radians()
+            else:
+                bc = region.get_bounding_circle()
+                centre, radius = bc.center_vector, bc.radius.as_radians()
+            if radius > _MAX_FAST_CAP_RADIUS:
+                return self._find_tract_patch_list_exact(region)
+            c = np.array([centre.x, centre.y, centre.z])
+            # tan(R) = tan(r) / cos(pi / n): every edge of the n-gon is tangent to the circle
+            n = _CAP_POLYGON_VERTICES
+            outer = _cap_polygon(c, math.atan(math.tan(radius) / math.cos(math.pi / n)), n)
+            inner = _cap_polygon(c, radius, n) if isinstance(region, Circle) and radius > 1e-9 else None
+            refine = True
+        margin = _SAT_MARGIN_RAD / self._config.pixel_scale.as_radians()
+        out: list[tuple[TractInfo, list[PatchInfo]]] = []
+        for t in self._candidate_tracts(region):
+            tract = self[t]
+            seq = tract._polygon_patch_indices(outer, margin)
+            if seq is None:  # too large for this tract's projection: per-patch reference
+                patches = [p for p in tract if not tract.patch_outer_region(p).is_disjoint_from(region)]
+            else:
+                if refine and seq.size:
+                    seq = self._refine_patch_indices(tract, region, seq, inner, margin)
+                patches = tract._patch_infos(seq.tolist())
+            if patches:
+                out.append((tract, patches))
+        return out
+
+    @staticmethod
+    def _refine_patch_indices(
+        tract: TractInfo,
+        region: Region,
+        seq: NDArray[np.int64],
+        inner: NDArray[np.float64] | None,
+        margin: float,
+    ) -> NDArray[np.int64]:
+        """Keep the candidate patches ``seq`` whose outer region truly meets ``region``.
+
+        Certain hits need no exact test: patches overlapping the polygon ``inner`` (which
+        lies inside ``region``) by more than ``margin``, or with an outer-bbox corner or
+        centre inside ``region``. The rest are related one by one.
+        """
+        certain = np.zeros(seq.size, dtype=bool)
+        if inner is not None:
+            sure = tract._polygon_patch_indices(inner, -margin)
+            if sure is not None:
+                certain = np.isin(seq, sure)
+        if not isinstance(region, Circle) and not certain.all():
+            lon, lat = tract._patch_corner_points(seq[~certain])
+            certain[~certain] = region.contains(lon, lat).any(axis=-1)
+        keep = certain.copy()
+        unsure = np.flatnonzero(~certain)
+        for i, patch in zip(unsure.tolist(), tract._patch_infos(seq[unsure].tolist()), strict=True):
+            keep[i] = not tract.patch_outer_region(patch).is_disjoint_from(region)
+        return seq[keep]
+
+
+def _box_outer_polygon(box: Box) -> NDArray[np.float64] | None:
+    """Vertices of a convex polygon containing a lon/lat `Box`, or None when there is no small one.
+
+    The polygon is the intersection of hemispheres, each holding the box: the two meridian
+    planes of its longitude edges; for a latitude edge on the equator side of its parallel
+    (``lat <= b`` with ``b >= 0``, ``lat >= a`` with ``a <= 0``), the great circle through
+    the edge's two corners, which lies poleward of the parallel between them; for an edge
+    on the pole side (``lat >= a > 0`` or ``lat <= b < 0``, a spherical cap), great circles
+    tangent to the parallel at evenly spaced longitudes (each holds the whole cap). Boxes
+    touching a pole, wider than 120 degrees of longitude or not fitting in a 60-degree
+    circle return None.
+    """
+    lat_a, lat_b = box.lat_min.as_radians(), box.lat_max.as_radians()
+    lon0 = box.lon_min.as_radians()
+    width = box.lon_max.as_radians() - lon0 + (_TWO_PI if box.wraps() else 0.0)
+    if box.is_full() or not 0.0 < width <= math.radians(120.0):
+        return None
+    if not (-_HALF_PI + 1e-6 < lat_a < lat_b < _HALF_PI - 1e-6):
+        return None
+    lon1 = lon0 + width
+
+    def unit(lon: float, lat: float) -> NDArray[np.float64]:
+        return np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
+
+    def north(lon: float, lat: float) -> NDArray[np.float64]:
+        return np.array([-math.sin(lat) * math.cos(lon), -math.sin(lat) * math.sin(lon), math.cos(lat)])
+
+    k = _CAP_POLYGON_VERTICES // 4
+    mids = lon0 + (np.arange(k) + 0.5) * (width / k)
+    # inward normals in order around the box: south edge (west to east), east meridian,
+    # north edge (east to west), west meridian
+    normals: list[NDArray[np.float64]] = []
+    if lat_a > 0.0:
+        normals += [north(m, lat_a) for m in mids]
+    else:
+        normals.append(np.cross(unit(lon0, lat_a), unit(lon1, lat_a)))
+    normals.append(np.array([math.sin(lon1), -math.cos(lon1), 0.0]))
+    if lat_b < 0.0:
+        normals += [-north(m, lat_b) for m in mids[::-1]]
+    else:
+        normals.append(np.cross(unit(lon1, lat_b), unit(lon0, lat_b)))
+    normals.append(np.array([-math.sin(lon0), math.cos(lon0), 0.0]))
+    n = np.array(normals)
+    n /= np.linalg.norm(n, axis=1)[:, None]
+    v = np.cross(n, np.roll(n, -1, axis=0))
+    v /= np.linalg.norm(v, axis=1)[:, None]
+    centre = unit(lon0 + 0.5 * width, 0.5 * (lat_a + lat_b))
+    v *= np.where(v @ centre < 0.0, -1.0, 1.0)[:, None]
+    # every vertex must satisfy every half-space, and the polygon must stay small
+    if not (np.all(v @ n.T >= -1e-12) and np.all(v @ centre >= math.cos(_MAX_FAST_CAP_RADIUS))):
+        return None
+    return v
+
+
+def _cap_polygon(centre: NDArray[np.float64], radius: float, n: int) -> NDArray[np.float64]:
+    """``n`` unit vectors (counter-clockwise seen from outside) at angular distance ``radius`` of ``centre``."""
+    # any unit vector orthogonal to the centre, then its completion to a right-handed basis
+    helper = np.array([1.0, 0.0, 0.0]) if abs(centre[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(centre, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(centre, u)
+    theta = np.arange(n) * (_TWO_PI / n)
+    ring = np.cos(theta)[:, None] * u[None, :] + np.sin(theta)[:, None] * v[None, :]
+    return math.cos(radius) * centre[None, :] + math.sin(radius) * ring
 
 
 def _points_bound(lon: NDArray[np.float64], lat: NDArray[np.float64], fallback: Box) -> Region:
