@@ -112,6 +112,12 @@ def test_release_bumps_dependents_ranges_pins_and_changelogs(workspace_copy):
     assert "## 0.2.0 (" in changelog and "- New logging helpers." in changelog
     assert "Require osprey-utils>=0.2,<0.3" in (workspace_copy / "packages" / "geom" / "CHANGELOG.md").read_text()
     assert wstool(workspace_copy, "check").returncode == 0
+    # A package using geom's C++ headers build-requires geom too: both ranges move.
+    assert wstool(workspace_copy, "release", "geom", "minor").returncode == 0
+    afw = model.load(workspace_copy).get("afw-core").pyproject(workspace_copy)
+    assert "osprey-geom>=0.2,<0.3" in afw["project"]["dependencies"]
+    assert "osprey-geom>=0.2,<0.3" in afw["build-system"]["requires"]
+    assert wstool(workspace_copy, "check").returncode == 0
 
 
 def test_check_fails_when_the_metapackage_or_lock_disagree(workspace_copy):

@@ -72,7 +72,8 @@ def _set_dependency_range(ws: Workspace, pkg: Package, dep: str, new_range: str)
         if name == dep:
             if spec == new_range:
                 return False
-            path.write_text(text.replace(f'"{req}"', f'"{dep}{new_range}"', 1))
+            # Every occurrence: a package using another's C++ headers also build-requires it.
+            path.write_text(text.replace(f'"{req}"', f'"{dep}{new_range}"'))
             return True
     raise WorkspaceError(f"{path}: workspace.toml says {pkg.name} depends on {dep}, but the pyproject does not")
 

@@ -2,7 +2,13 @@
 
 #include "osprey/afw/abi.h"
 
+void bind_wcs(nanobind::module_& m);  // src/wcs.cpp
+
+void bind_table(nanobind::module_& m);
+
 NB_MODULE(_afw, m) {
     m.doc() = "Private compiled kernels of osprey.afw; use the Python API.";
     m.attr("header_abi_version") = osprey::afw::header_abi_version;
+    bind_wcs(m);
+    bind_table(m);
 }
