@@ -66,6 +66,85 @@ def test_index_special_points_exactly():
     assert_array_equal(pix.index_vectors(lonlat_to_vector(lon, lat)), pix.index(lon, lat))
 
 
+def sphgeom_exact_vector(x, y, z):
+    """A sphgeom UnitVector3d holding exactly (x, y, z) (its unpickling uses fromNormalized)."""
+    u = sphgeom.UnitVector3d.__new__(sphgeom.UnitVector3d)
+    u.__setstate__((x, y, z))
+    return u
+
+
+def sphgeom_index_vectors(level, xyz):
+    pix = sphgeom.HtmPixelization(level)
+    return np.array([pix.index(sphgeom_exact_vector(*r)) for r in xyz.tolist()], dtype=np.uint64)
+
+
+def test_index_million_points_level20():
+    # all kernels agree with the exact one-point loop (itself checked against sphgeom above)
+    rng = np.random.default_rng(99)
+    n = 1_000_000
+    lon = rng.uniform(0, 2 * np.pi, n)
+    lat = np.arcsin(rng.uniform(-1, 1, n))
+    ref = _geom.htm_index(lon, lat, 20, kernel=2)
+    assert_array_equal(HtmPixelization(20).index(lon, lat), ref)
+    assert_array_equal(_geom.htm_index(lon, lat, 20, kernel=1), ref)
+    k = 50_000  # and sphgeom directly on a slice
+    assert_array_equal(ref[:k], sphgeom_index(20, lon[:k], lat[:k]))
+
+
+def _edge_points(rng, level, ntri):
+    """Exact sphgeom trixel vertices and midpoints, points on trixel edges and ones 1e-17..1e-14 off."""
+    pts = []
+    ref = sphgeom.HtmPixelization(level)
+    for i in rng.integers(8 << (2 * level), 16 << (2 * level), ntri).tolist():
+        v = np.array([[u.x(), u.y(), u.z()] for u in ref.triangle(i).getVertices()])
+        child = sphgeom.HtmPixelization(level + 1).triangle(4 * i + 3)
+        w = np.array([[u.x(), u.y(), u.z()] for u in child.getVertices()])
+        pts.extend(v)
+        pts.extend(w)
+        for a, b in ((v[0], v[1]), (v[1], v[2]), (v[2], v[0]), (w[0], w[1]), (w[1], w[2]), (w[2], w[0])):
+            for t in rng.uniform(0, 1, 2):
+                q = a + t * (b - a)
+                q /= np.linalg.norm(q)
+                pts.append(q)
+                pts.extend(q + e * rng.normal(size=3) for e in (1e-17, 1e-16, 1e-15, 1e-14))
+    return np.array(pts)
+
+
+@pytest.mark.parametrize("level", [1, 4, 11, 19, 23])
+def test_index_on_and_near_trixel_edges_matches_sphgeom(level):
+    rng = np.random.default_rng(level)
+    xyz = _edge_points(rng, level, 60)
+    lon = np.mod(np.arctan2(xyz[:, 1], xyz[:, 0]), 2 * np.pi)
+    lat = np.arctan2(xyz[:, 2], np.hypot(xyz[:, 0], xyz[:, 1]))
+    for lv in (level, level + 1):
+        ref = sphgeom_index_vectors(lv, xyz)
+        ref_ll = sphgeom_index(lv, lon, lat)
+        for kernel in (0, 1, 2):
+            assert_array_equal(_geom.htm_index_xyz(xyz, lv, kernel=kernel), ref)
+            assert_array_equal(_geom.htm_index(lon, lat, lv, kernel=kernel), ref_ll)
+
+
+def test_index_kernels_agree_on_unusual_inputs():
+    rng = np.random.default_rng(5)
+    n = 50_000
+    lat = rng.uniform(-np.pi, np.pi, n)  # beyond the poles too
+    for lon in (rng.uniform(-4 * np.pi, 4 * np.pi, n), rng.uniform(-1e6, 1e6, n)):  # large: exact path
+        for level in (0, 6, 24):
+            ref = _geom.htm_index(lon, lat, level, kernel=2)
+            assert_array_equal(_geom.htm_index(lon, lat, level, kernel=0), ref)
+            assert_array_equal(_geom.htm_index(lon, lat, level, kernel=1), ref)
+            assert_array_equal(HtmPixelization(level).index_vectors(lonlat_to_vector(lon, lat)), ref)
+    # vectors of any length (sphgeom takes them as given): tiny, huge, non-unit
+    scale = rng.choice([1e-200, 1e-160, 1e-3, 7.0, 1e160, 1e200], size=(4000, 1))
+    xyz = rng.normal(size=(4000, 3)) * scale
+    for level in (3, 20):
+        ref = sphgeom_index_vectors(level, xyz)
+        for kernel in (0, 1, 2):
+            assert_array_equal(_geom.htm_index_xyz(xyz, level, kernel=kernel), ref)
+    with pytest.raises(ValueError, match="kernel"):
+        _geom.htm_index(np.zeros(1), np.zeros(1), 3, kernel=3)
+
+
 def test_index_shapes_scalars_and_errors():
     pix = HtmPixelization(3)
     assert pix.index(np.zeros((2, 3)), 0.5).shape == (2, 3)
@@ -90,7 +169,8 @@ def test_pixel_matches_sphgeom_triangle():
     for i in rng.integers(8 << 12, 16 << 12, 25).tolist():
         ours = pix.pixel(i).vertex_array
         theirs = np.array([[v.x(), v.y(), v.z()] for v in ref.triangle(i).getVertices()])
-        assert np.abs(ours - theirs).max() < 1e-15
+        assert np.abs(ours - theirs).max() < 1e-15  # the polygon renormalizes its vertices
+        assert_array_equal(_geom.htm_trixel(i), theirs)  # bit for bit: midpoints normalized as sphgeom does
         c = pix.pixel(i).get_bounding_circle().center
         assert pix.index_point(c) == i  # the centre of a trixel indexes to the trixel
     with pytest.raises(GeomValueError, match="not an HTM id"):
