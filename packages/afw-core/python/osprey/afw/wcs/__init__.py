@@ -7,7 +7,8 @@ Not lifted: ``_reference`` (the pure-numpy reference of the compiled kernels, fo
 benchmarks: ``osprey.afw.wcs._reference``), ``_poly`` and ``_fits`` (helpers).
 """
 
+from ._camera import make_camera_wcs
 from ._errors import WcsError
 from ._skywcs import FunctionPixelTransform, PixelTransform, SkyWcs
 
-__all__ = ["FunctionPixelTransform", "PixelTransform", "SkyWcs", "WcsError"]
+__all__ = ["FunctionPixelTransform", "PixelTransform", "SkyWcs", "WcsError", "make_camera_wcs"]
