@@ -6,9 +6,16 @@ void bind_wcs(nanobind::module_& m);  // src/wcs.cpp
 
 void bind_table(nanobind::module_& m);
 
+void bind_statistics(nanobind::module_& m);  // src/statistics.cpp
+void bind_background(nanobind::module_& m);  // src/background.cpp
+void bind_detection(nanobind::module_& m);   // src/detection.cpp (+ src/footprint.cpp)
+
 NB_MODULE(_afw, m) {
     m.doc() = "Private compiled kernels of osprey.afw; use the Python API.";
     m.attr("header_abi_version") = osprey::afw::header_abi_version;
     bind_wcs(m);
     bind_table(m);
+    bind_statistics(m);
+    bind_background(m);
+    bind_detection(m);
 }
