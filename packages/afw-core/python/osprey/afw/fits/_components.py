@@ -49,19 +49,21 @@ _DICT_TYPE = "builtins.dict"
 
 
 def type_name(cls: type) -> str:
-    """Public dotted path of ``cls``: its module with private (``_x``) parts dropped, when
-    that module re-exports the class, else the full module path."""
+    """Public dotted path of ``cls``: the shortest package path that re-exports it
+    (``osprey.geom.ConvexPolygon``, not ``osprey.geom.regions.ConvexPolygon``), else
+    its defining module's path."""
     if cls is dict:
         return _DICT_TYPE
-    module = cls.__module__
-    public = ".".join(part for part in module.split(".") if not part.startswith("_"))
-    if public != module:
+    parts = cls.__module__.split(".")
+    for k in range(min(2, len(parts)), len(parts)):
+        if parts[k - 1].startswith("_"):
+            break
         try:
-            if getattr(importlib.import_module(public), cls.__qualname__, None) is cls:
-                return f"{public}.{cls.__qualname__}"
+            if getattr(importlib.import_module(".".join(parts[:k])), cls.__qualname__, None) is cls:
+                return f"{'.'.join(parts[:k])}.{cls.__qualname__}"
         except ImportError:
-            pass
-    return f"{module}.{cls.__qualname__}"
+            break
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _json_default(value: Any) -> Any:

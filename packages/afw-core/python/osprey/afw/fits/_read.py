@@ -101,6 +101,8 @@ class _Reader:
             except BaseException:
                 self._hdul.close()
                 raise
+        for w in caught:  # e.g. astropy fixing a non-standard card of a foreign file
+            _log.debug("%s: astropy: %s", self.path, w.message)
 
     # -- opening ---------------------------------------------------------------------------
     def _load_headers(self, caught: list[warnings.WarningMessage]) -> list[Any]:
@@ -145,24 +147,27 @@ class _Reader:
         self.close()
 
     # -- lookup ----------------------------------------------------------------------------
-    def _name(self, hdu: Any) -> str | None:
-        for key in ("EXTTYPE", "EXTNAME"):
+    @staticmethod
+    def _names(hdu: Any) -> list[str]:
+        """The HDU's EXTNAME and EXTTYPE (afw names planes by EXTTYPE only), upper case."""
+        out = []
+        for key in ("EXTNAME", "EXTTYPE"):
             try:
                 value = hdu.header.get(key)
             except _HEADER_ERRORS:
                 value = None
             if isinstance(value, str) and value.strip():
-                return value.strip().upper()
-        return None
+                out.append(value.strip().upper())
+        return out
 
     def where(self, index: int, hdu: Any = None) -> str:
         """``"<path>: HDU <i> (<NAME>)"`` for messages."""
-        name = self._name(hdu if hdu is not None else self.hdus[index])
-        return f"{self.path}: HDU {index}" + (f" ({name})" if name else "")
+        names = self._names(hdu if hdu is not None else self.hdus[index])
+        return f"{self.path}: HDU {index}" + (f" ({names[0]})" if names else "")
 
     def find(self, role: str) -> int | None:
         for i, hdu in enumerate(self.hdus):
-            if i and self._name(hdu) == role:
+            if i and role in self._names(hdu):
                 return i
         return None
 

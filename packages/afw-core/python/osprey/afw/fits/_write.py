@@ -35,7 +35,6 @@ from ._layout import (
     COMPONENT_EXTTYPE,
     KEY_TYPE,
     PAYLOAD_COLUMN,
-    card_key,
     format_card,
     header_block,
     plane_header,
@@ -222,8 +221,7 @@ def _compressed(compression: str, primary: list[str], planes: list[_Plane], tabl
     for table in tables:
         column = fits.Column(name=PAYLOAD_COLUMN, format=f"{len(table.payload)}A", array=np.array([table.payload]))
         hdu = fits.BinTableHDU.from_columns([column], name=table.extname)
-        hdu.header["EXTTYPE"] = (COMPONENT_EXTTYPE, "attached object, JSON in column PAYLOAD")
-        hdu.header.append(fits.Card(card_key(KEY_TYPE), table.type_name, "class of the stored object"), end=True)
+        hdu.header.extend(fits.Header.fromstring("".join(_table_cards(table)[3:])).cards, end=True)
         hdus.append(hdu)
     return fits.HDUList(hdus)
 

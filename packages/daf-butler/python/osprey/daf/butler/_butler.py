@@ -1,0 +1,404 @@
+"""The Butler: the one object algorithmic code uses to read and write datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from osprey.utils import get_logger
+
+from ._config import CONFIG_NAME, ButlerConfig
+from ._dataset_ref import DatasetIdGenEnum, DatasetRef
+from ._dataset_type import DatasetType
+from ._exceptions import (
+    ButlerConfigError,
+    DatasetNotFoundError,
+    DatasetTypeError,
+    MissingCollectionError,
+    StorageClassError,
+)
+from ._storage_class import StorageClassFactory
+from ._timespan import Timespan
+from .datastore import Datastore, FileDatastore, InMemoryDatastore
+from .dimensions import DimensionRecord, DimensionUniverse
+from .registry import CollectionSearch, Database, Registry
+
+__all__ = ["Butler"]
+
+_log = get_logger(__name__)
+
+
+class Butler:
+    """Reads and writes datasets by dataset type and data ID; never by file name.
+
+    Create a repository with `make_repo`, then open it with `from_config`.
+
+    Parameters
+    ----------
+    config : `ButlerConfig`
+        The repository configuration.
+    root : `pathlib.Path`
+        The repository root (where ``butler.yaml`` lives).
+    collections : `str` or sequence of `str`, optional
+        Default search path for reads.
+    run : `str`, optional
+        Default RUN collection for writes (registered on first put).
+    """
+
+    def __init__(
+        self,
+        config: ButlerConfig,
+        root: Path,
+        *,
+        collections: CollectionSearch | None = None,
+        run: str | None = None,
+        _create: bool = False,
+    ):
+        self.config = config
+        self.root = root
+        self.universe = DimensionUniverse(config.dimensions) if config.dimensions else DimensionUniverse.default()
+        self.storage_classes = StorageClassFactory(config.storage_classes)
+        db = Database(
+            config.db_url(root), namespace=config.registry.namespace, busy_timeout_s=config.registry.busy_timeout_s
+        )
+        if _create:
+            self._registry = Registry.create(db, self.universe)
+        else:
+            self._registry = Registry.open(db, self.universe)
+        self._datastore = self._make_datastore(db, _create)
+        self.collections: tuple[str, ...] = (collections,) if isinstance(collections, str) else tuple(collections or ())
+        self.run = run
+        self._known_runs: set[str] = set()
+        if run is not None:
+            self._ensure_run(run)
+
+    def _make_datastore(self, db: Database, create: bool) -> Datastore:
+        cfg = self.config.datastore
+        if cfg.cls == "inmemory":
+            return InMemoryDatastore(db, self.storage_classes)
+        root = Path(cfg.root)
+        if not root.is_absolute():
+            root = self.root / root
+        datastore = FileDatastore(db, root, self.storage_classes, cfg.templates, cfg.formatters, cfg.checksum)
+        if create:
+            datastore.create_tables()
+        return datastore
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def make_repo(cls, root: str | Path, db_url: str | None = None, *, config: Mapping[str, Any] | None = None) -> Path:
+        """Create an empty repository (``butler create``): ``butler.yaml`` plus the registry schema.
+
+        Parameters
+        ----------
+        root : `str` or `pathlib.Path`
+            Directory of the new repository (created if needed).
+        db_url : `str`, optional
+            SQLAlchemy URL of the registry; SQLite in ``root`` by default.
+        config : mapping, optional
+            Overrides of `ButlerConfig` fields (e.g. ``{"datastore": {"templates": ...}}``).
+
+        Returns
+        -------
+        path : `pathlib.Path`
+            The ``butler.yaml`` written.
+        """
+        root = Path(root).absolute()
+        root.mkdir(parents=True, exist_ok=True)
+        path = root / CONFIG_NAME
+        if path.exists():
+            raise ButlerConfigError(f"{path} already exists; refusing to overwrite a repository")
+        data = dict(config or {})
+        if db_url is not None:
+            data.setdefault("registry", {})
+            data["registry"] = {**data["registry"], "db": db_url}
+        butler_config = ButlerConfig.model_validate(data)
+        butler = cls(butler_config, root, _create=True)
+        butler.close()
+        butler_config.write(path)
+        _log.info("created Butler repository at %s (registry %s)", root, butler_config.db_url(root))
+        return path
+
+    @classmethod
+    def from_config(
+        cls,
+        repo: str | Path,
+        *,
+        collections: CollectionSearch | None = None,
+        run: str | None = None,
+    ) -> Butler:
+        """Open a repository from its root directory or its ``butler.yaml``."""
+        path = Path(repo)
+        if path.is_dir():
+            path = path / CONFIG_NAME
+        if not path.exists():
+            raise ButlerConfigError(f"no Butler repository at {repo} (no {CONFIG_NAME}); create one with make_repo")
+        return cls(ButlerConfig.read(path), path.parent.absolute(), collections=collections, run=run)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self._registry.db.dispose()
+
+    @property
+    def registry(self) -> Registry:
+        """The registry (dimension records, dataset types, collections, queries)."""
+        return self._registry
+
+    @property
+    def datastore(self) -> Datastore:
+        """The datastore holding dataset content."""
+        return self._datastore
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes: if the block raises, no rows and no files it wrote remain."""
+        with self._registry.transaction():
+            yield
+
+    # ------------------------------------------------------------------ helpers
+    def _search_path(self, collections: CollectionSearch | None) -> CollectionSearch:
+        if collections is not None:
+            return collections
+        if self.collections:
+            return self.collections
+        if self.run is not None:
+            return (self.run,)
+        raise MissingCollectionError("no collections given and the Butler has no default collections or run")
+
+    def _resolve_dataset_type(self, dataset_type: DatasetType | str) -> tuple[DatasetType, str | None]:
+        if isinstance(dataset_type, DatasetType):
+            return self._registry._storage(dataset_type).dataset_type, None
+        name, component = DatasetType.split_component_name(dataset_type)
+        parent = self._registry.get_dataset_type(name)
+        if component is not None:
+            storage_class = self.storage_classes[parent.storage_class]
+            if component not in storage_class.components:
+                raise StorageClassError(
+                    f"{dataset_type!r}: storage class {storage_class.name!r} has no component {component!r} "
+                    f"(components: {sorted(storage_class.components) or 'none'})"
+                )
+        return parent, component
+
+    def register_dataset_type(
+        self, name: str, dimensions: Iterable[str], storage_class: str, *, is_calibration: bool = False
+    ) -> DatasetType:
+        """Register (or check) a dataset type and return it."""
+        if storage_class not in self.storage_classes:
+            raise StorageClassError(f"unknown storage class {storage_class!r}; known: {self.storage_classes.names()}")
+        dataset_type = DatasetType(name, dimensions, storage_class, self.universe, is_calibration=is_calibration)
+        self._registry.register_dataset_type(dataset_type)
+        return dataset_type
+
+    def _ensure_run(self, run: str) -> None:
+        if run not in self._known_runs:
+            self._registry.register_run(run)
+            self._known_runs.add(run)
+
+    # ------------------------------------------------------------------ writes
+    def put(
+        self,
+        obj: Any,
+        dataset_type_or_ref: DatasetType | str | DatasetRef,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        run: str | None = None,
+        id_generation: DatasetIdGenEnum = DatasetIdGenEnum.UNIQUE,
+        **kwargs: Any,
+    ) -> DatasetRef:
+        """Store ``obj`` as a new dataset and return its resolved reference.
+
+        Parameters
+        ----------
+        obj : `object`
+            An instance of the dataset type's storage class Python type.
+        dataset_type_or_ref : `DatasetType`, `str` or `DatasetRef`
+            A registered dataset type (or its name), or a resolved ref to reuse.
+        data_id : mapping, optional
+            The data ID; keyword arguments add to it. Numpy integers are accepted.
+        run : `str`, optional
+            RUN collection; the Butler's default run otherwise.
+        id_generation : `DatasetIdGenEnum`
+            Random (default) or deterministic dataset IDs.
+
+        Raises
+        ------
+        ConflictingDefinitionError
+            The run already has a dataset of this type and data ID (names all three).
+        """
+        if isinstance(dataset_type_or_ref, DatasetRef):
+            ref = dataset_type_or_ref
+            self._ensure_run(ref.run)
+            ref = DatasetRef(
+                ref.dataset_type,
+                self._registry.expand_data_id(ref.data_id, dimensions=ref.dataset_type.dimensions),
+                ref.run,
+                ref.id,
+            )
+        else:
+            dataset_type, component = self._resolve_dataset_type(dataset_type_or_ref)
+            if component is not None:
+                raise DatasetTypeError(f"cannot put a component ({dataset_type_or_ref!r}); put the whole dataset")
+            run = run or self.run
+            if run is None:
+                raise MissingCollectionError("put needs a run: pass run=... or open the Butler with run=...")
+            self._ensure_run(run)
+            values = dict(data_id or {})
+            values.update(kwargs)
+            ref = self._registry.make_refs(dataset_type, [values], run, id_generation)[0]
+        staged = self._datastore.stage(obj, ref)
+        try:
+            with self._registry.transaction():
+                self._registry.insert_refs([ref])
+                self._datastore.commit([staged])
+        except BaseException:
+            self._datastore.discard([staged])
+            raise
+        _log.verbose("put %s", ref)
+        return ref
+
+    def remove_runs(self, names: Iterable[str], *, unstore: bool = True, unlink_from_chains: bool = False) -> None:
+        """Remove RUN collections with all their datasets.
+
+        With ``unstore`` (the default) their files are deleted too, after the transaction
+        commits; without it the files are left on disk, unregistered.
+        """
+        with self.transaction():
+            for name in names:
+                ids = self._registry.run_dataset_ids(name)
+                if unstore:
+                    self._datastore.remove(ids)
+                self._registry.remove_run(name, unlink_from_chains=unlink_from_chains)
+                self._known_runs.discard(name)
+
+    # ------------------------------------------------------------------ reads
+    def find_dataset(
+        self,
+        dataset_type: DatasetType | str,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        collections: CollectionSearch | None = None,
+        timespan: Timespan | None = None,
+        **kwargs: Any,
+    ) -> DatasetRef | None:
+        """The first matching dataset along the search path (see `Registry.find_dataset`)."""
+        parent, component = self._resolve_dataset_type(dataset_type)
+        ref = self._registry.find_dataset(
+            parent, data_id, collections=self._search_path(collections), timespan=timespan, **kwargs
+        )
+        if ref is not None and component is not None:
+            ref = ref.make_component_ref(component)
+        return ref
+
+    def _ref_for_read(
+        self,
+        dataset_type_or_ref: DatasetType | str | DatasetRef,
+        data_id: Mapping[str, Any] | None,
+        collections: CollectionSearch | None,
+        timespan: Timespan | None,
+        kwargs: Mapping[str, Any],
+    ) -> DatasetRef:
+        if isinstance(dataset_type_or_ref, DatasetRef):
+            return dataset_type_or_ref
+        ref = self.find_dataset(dataset_type_or_ref, data_id, collections=collections, timespan=timespan, **kwargs)
+        if ref is None:
+            values = dict(data_id or {})
+            values.update(kwargs)
+            name = dataset_type_or_ref if isinstance(dataset_type_or_ref, str) else dataset_type_or_ref.name
+            raise DatasetNotFoundError(
+                f"no {name!r} dataset with data ID {values} in collections "
+                f"{list(self._search_path(collections))}" + (f" valid at {timespan}" if timespan else "")
+            )
+        return ref
+
+    def get(
+        self,
+        dataset_type_or_ref: DatasetType | str | DatasetRef,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        collections: CollectionSearch | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        timespan: Timespan | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Read a dataset (or ``"name.component"``) found along the search path.
+
+        Parameters
+        ----------
+        dataset_type_or_ref : `DatasetType`, `str` or `DatasetRef`
+            What to read; ``"visit_table.schema"`` reads a component.
+        data_id : mapping, optional
+            The data ID; for calibrations it may include an ``exposure`` or ``visit``
+            whose timespan selects the certified dataset.
+        collections : `str` or sequence, optional
+            Search path (CHAINED expanded); the Butler's default otherwise.
+        parameters : mapping, optional
+            Read parameters handed to the formatter (e.g. ``{"columns": [...]}``).
+        timespan : `Timespan`, optional
+            Time for calibration lookups.
+
+        Raises
+        ------
+        DatasetNotFoundError
+            Nothing matches; the message names the dataset type, data ID and collections.
+        """
+        ref = self._ref_for_read(dataset_type_or_ref, data_id, collections, timespan, kwargs)
+        return self._datastore.get(ref, parameters)
+
+    def exists(
+        self,
+        dataset_type_or_ref: DatasetType | str | DatasetRef,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        collections: CollectionSearch | None = None,
+        timespan: Timespan | None = None,
+        **kwargs: Any,
+    ) -> bool:
+        """True when the dataset is registered along the search path and its content is stored."""
+        try:
+            ref = self._ref_for_read(dataset_type_or_ref, data_id, collections, timespan, kwargs)
+        except DatasetNotFoundError:
+            return False
+        return self._datastore.exists(ref)
+
+    def get_uri(self, ref: DatasetRef) -> Path:
+        """Path of the file holding ``ref`` (file datastores only)."""
+        if not isinstance(self._datastore, FileDatastore):
+            raise DatasetTypeError("this repository's datastore does not keep files")
+        return self._datastore.get_path(ref)
+
+    def query_datasets(
+        self,
+        dataset_type: DatasetType | str,
+        collections: CollectionSearch | None = None,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        find_first: bool = True,
+        timespan: Timespan | None = None,
+        **kwargs: Any,
+    ) -> list[DatasetRef]:
+        """`Registry.query_datasets` with the Butler's default collections."""
+        return self._registry.query_datasets(
+            dataset_type,
+            self._search_path(collections),
+            data_id,
+            find_first=find_first,
+            timespan=timespan,
+            **kwargs,
+        )
+
+    def query_dimension_records(
+        self, element: str, data_id: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> list[DimensionRecord]:
+        """`Registry.query_dimension_records`."""
+        return self._registry.query_dimension_records(element, data_id, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Butler({str(self.root)!r}, collections={list(self.collections)}, run={self.run!r})"
+
+    def __enter__(self) -> Butler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,107 @@
+"""Storage classes: the Python type of a dataset, its components, parameters and formatter."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+from ._exceptions import ButlerConfigError, StorageClassError
+
+__all__ = ["StorageClass", "StorageClassFactory", "import_dotted"]
+
+DEFAULT_STORAGE_CLASSES = Path(__file__).with_name("configs") / "storage_classes.yaml"
+
+
+def import_dotted(path: str) -> Any:
+    """Import ``package.module.Name`` and return ``Name``."""
+    module_name, _, attr = path.rpartition(".")
+    if not module_name:
+        raise StorageClassError(f"{path!r} is not a dotted path of the form 'package.module.Name'")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise StorageClassError(f"cannot import {path!r}: {err}") from None
+
+
+class StorageClass(pydantic.BaseModel):
+    """How a dataset is represented in memory and which formatter writes it by default."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    python_type: str
+    formatter: str | None = None
+    components: dict[str, str] = {}
+    parameters: list[str] = []
+    doc: str = ""
+
+    def get_python_type(self) -> type:
+        """Import and return the Python type."""
+        return import_dotted(self.python_type)
+
+    def validate_instance(self, obj: Any, what: str) -> None:
+        """Raise `StorageClassError` unless ``obj`` is an instance of the Python type."""
+        pytype = self.get_python_type()
+        if not isinstance(obj, pytype):
+            raise StorageClassError(
+                f"{what}: storage class {self.name!r} expects a {self.python_type}, got {type(obj).__module__}."
+                f"{type(obj).__qualname__}"
+            )
+
+    def validate_parameters(self, parameters: Mapping[str, Any] | None, what: str) -> None:
+        """Raise `StorageClassError` for read parameters the storage class does not define."""
+        unknown = sorted(set(parameters or {}) - set(self.parameters))
+        if unknown:
+            raise StorageClassError(
+                f"{what}: read parameter(s) {unknown} are not supported by storage class {self.name!r} "
+                f"(supported: {self.parameters or 'none'})"
+            )
+
+
+class StorageClassFactory:
+    """All known storage classes: the shipped YAML plus any extra files or registrations."""
+
+    def __init__(self, extra_files: list[str | Path] | None = None):
+        self._classes: dict[str, StorageClass] = {}
+        self.add_from_file(DEFAULT_STORAGE_CLASSES)
+        for path in extra_files or []:
+            self.add_from_file(path)
+
+    def add_from_file(self, path: str | Path) -> None:
+        """Load storage class definitions from a YAML file (name -> definition)."""
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ButlerConfigError(f"cannot read storage class file {path}: {err}") from None
+        for name, definition in data.items():
+            try:
+                self.register(StorageClass(name=name, **definition))
+            except (pydantic.ValidationError, TypeError) as err:
+                raise ButlerConfigError(f"invalid storage class {name!r} in {path}: {err}") from None
+
+    def register(self, storage_class: StorageClass) -> None:
+        """Add a storage class; redefining an existing name differently is an error."""
+        existing = self._classes.get(storage_class.name)
+        if existing is not None and existing != storage_class:
+            raise StorageClassError(f"storage class {storage_class.name!r} is already defined differently")
+        self._classes[storage_class.name] = storage_class
+
+    def __getitem__(self, name: str) -> StorageClass:
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise StorageClassError(
+                f"unknown storage class {name!r}; known: {', '.join(sorted(self._classes))}"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._classes
+
+    def names(self) -> list[str]:
+        """Sorted names of all storage classes."""
+        return sorted(self._classes)

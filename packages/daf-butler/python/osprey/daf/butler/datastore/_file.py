@@ -1,0 +1,262 @@
+"""A datastore that writes one file per dataset under a root directory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from osprey.utils import get_logger
+
+from .._dataset_ref import DatasetRef
+from .._exceptions import DatasetNotFoundError, DatastoreError, FormatterError, StorageClassError
+from .._storage_class import StorageClassFactory, import_dotted
+from ..registry._database import Database
+from ._base import Datastore, StagedWrite
+from ._templates import DEFAULT_TEMPLATE, FileTemplate
+from .formatters import Formatter
+
+__all__ = ["FileDatastore"]
+
+_log = get_logger(__name__)
+
+RECORDS_TABLE = "file_datastore_records"
+
+
+def _file_checksum(path: str | Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class FileDatastore(Datastore):
+    """Files under ``root``, one per dataset, placed by `FileTemplate` s.
+
+    A put writes to a temporary file in the destination directory (outside the database
+    lock), then, inside the registry transaction, records the file and renames it into
+    place with `os.replace` (atomic on POSIX). If the transaction rolls back the file is
+    deleted, and a crash before the commit leaves at most an unregistered file, never a
+    registered half-written one.
+
+    Parameters
+    ----------
+    db : `Database`
+        The registry database (the datastore's records table lives there).
+    root : `str` or `pathlib.Path`
+        Directory holding the files.
+    storage_classes : `StorageClassFactory`
+        Storage class definitions.
+    templates : mapping, optional
+        Dataset type name, storage class name or ``"default"`` -> template string.
+    formatters : mapping, optional
+        Dataset type or storage class name -> dotted formatter path (overrides the storage
+        class default).
+    checksum : `str`, optional
+        A `hashlib` algorithm (``"blake2b"``, ``"sha256"``): record a checksum of each file
+        and verify it on read.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        root: str | Path,
+        storage_classes: StorageClassFactory,
+        templates: Mapping[str, str] | None = None,
+        formatters: Mapping[str, str] | None = None,
+        checksum: str | None = None,
+    ):
+        self.db = db
+        self.root = Path(root).absolute()
+        self.storage_classes = storage_classes
+        self.templates = {k: FileTemplate(v) for k, v in (templates or {}).items()}
+        self.default_template = self.templates.get("default", FileTemplate(DEFAULT_TEMPLATE))
+        self.formatters = dict(formatters or {})
+        if checksum is not None and checksum not in hashlib.algorithms_available:
+            raise DatastoreError(f"unknown checksum algorithm {checksum!r}")
+        self.checksum = checksum
+        self.table = self.define_table(db.metadata)
+
+    @staticmethod
+    def define_table(metadata: sa.MetaData) -> sa.Table:
+        """The records table (created by `create_tables`)."""
+        name = f"{metadata.schema}.{RECORDS_TABLE}" if metadata.schema else RECORDS_TABLE
+        if name in metadata.tables:
+            return metadata.tables[name]
+        dataset_fk = f"{metadata.schema}.dataset.id" if metadata.schema else "dataset.id"
+        return sa.Table(
+            RECORDS_TABLE,
+            metadata,
+            sa.Column("dataset_id", sa.Uuid(), sa.ForeignKey(dataset_fk, ondelete="CASCADE"), primary_key=True),
+            sa.Column("path", sa.String(1024), nullable=False, unique=True),
+            sa.Column("formatter", sa.String(256), nullable=False),
+            sa.Column("storage_class", sa.String(64), nullable=False),
+            sa.Column("checksum", sa.String(128), nullable=True),
+            sa.Column("file_size", sa.BigInteger(), nullable=False),
+        )
+
+    def create_tables(self) -> None:
+        """Create the records table if it does not exist."""
+        with self.db.transaction() as conn:
+            self.table.create(conn, checkfirst=True)
+
+    # ------------------------------------------------------------------ helpers
+    def _template(self, ref: DatasetRef) -> FileTemplate:
+        for key in (ref.dataset_type.name, ref.dataset_type.storage_class):
+            if key in self.templates:
+                return self.templates[key]
+        return self.default_template
+
+    def _formatter_path(self, ref: DatasetRef) -> str:
+        for key in (ref.dataset_type.name, ref.dataset_type.storage_class):
+            if key in self.formatters:
+                return self.formatters[key]
+        storage_class = self.storage_classes[ref.dataset_type.storage_class]
+        if storage_class.formatter is None:
+            raise StorageClassError(
+                f"storage class {storage_class.name!r} has no formatter, so {ref.dataset_type.name!r} datasets "
+                "cannot be written to files; configure one under datastore.formatters"
+            )
+        return storage_class.formatter
+
+    @staticmethod
+    def _formatter(path: str) -> Formatter:
+        cls = import_dotted(path)
+        if not (isinstance(cls, type) and issubclass(cls, Formatter)):
+            raise StorageClassError(f"{path!r} is not a Formatter subclass")
+        return cls()
+
+    def path_of(self, ref: DatasetRef, extension: str) -> tuple[str, Path]:
+        """Relative and absolute path where ``ref`` would be written."""
+        template = self._template(ref)
+        template.validate(ref)
+        relative = f"{template.format(ref)}.{extension}"
+        absolute = (self.root / relative).absolute()
+        if os.path.commonpath([absolute, self.root]) != str(self.root):
+            raise DatastoreError(f"path {relative!r} for {ref} escapes the datastore root {self.root}")
+        return relative, absolute
+
+    # ------------------------------------------------------------------ writes
+    def stage(self, obj: Any, ref: DatasetRef) -> StagedWrite:
+        storage_class = self.storage_classes[ref.dataset_type.storage_class]
+        storage_class.validate_instance(obj, f"put of {ref.dataset_type.name!r} {ref.data_id}")
+        formatter_path = self._formatter_path(ref)
+        formatter = self._formatter(formatter_path)
+        relative, final = self.path_of(ref, formatter.extension)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            formatter.write(obj, tmp)
+        except Exception as err:
+            os.unlink(tmp)
+            raise FormatterError(f"{formatter_path} failed to write {ref} to {final}: {err}") from err
+        payload = {
+            "tmp": tmp,
+            "final": str(final),
+            "row": {
+                "dataset_id": ref.id,
+                "path": relative,
+                "formatter": formatter_path,
+                "storage_class": storage_class.name,
+                "checksum": _file_checksum(tmp, self.checksum) if self.checksum else None,
+                "file_size": os.path.getsize(tmp),
+            },
+        }
+        return StagedWrite(ref, payload)
+
+    def commit(self, staged: Iterable[StagedWrite]) -> None:
+        staged = list(staged)
+        if not staged:
+            return
+        with self.db.transaction() as conn:
+            try:
+                with self.db.transaction():
+                    conn.execute(self.table.insert(), [s.payload["row"] for s in staged])
+            except sa.exc.IntegrityError as err:
+                paths = [s.payload["row"]["path"] for s in staged]
+                raise DatastoreError(
+                    f"cannot record files {paths[:3]}{'...' if len(paths) > 3 else ''}: a path is already used by "
+                    f"another dataset (check the file templates) ({getattr(err, 'orig', err)})"
+                ) from None
+            for item in staged:
+                final = item.payload["final"]
+                os.replace(item.payload["tmp"], final)
+                self.db.register_undo(lambda final=final: os.unlink(final) if os.path.exists(final) else None)
+
+    def discard(self, staged: Iterable[StagedWrite]) -> None:
+        for item in staged:
+            tmp = item.payload["tmp"]
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    # ------------------------------------------------------------------ reads
+    def _record(self, ref: DatasetRef) -> Mapping[str, Any] | None:
+        with self.db.connection() as conn:
+            return conn.execute(sa.select(self.table).where(self.table.c.dataset_id == ref.id)).mappings().first()
+
+    def get_path(self, ref: DatasetRef) -> Path:
+        """Absolute path of the file holding ``ref``."""
+        record = self._record(ref)
+        if record is None:
+            raise DatasetNotFoundError(f"dataset {ref} has no file in the datastore at {self.root}")
+        return self.root / record["path"]
+
+    def get(self, ref: DatasetRef, parameters: Mapping[str, Any] | None = None) -> Any:
+        record = self._record(ref)
+        if record is None:
+            raise DatasetNotFoundError(f"dataset {ref} has no file in the datastore at {self.root}")
+        path = self.root / record["path"]
+        storage_class = self.storage_classes[record["storage_class"]]
+        storage_class.validate_parameters(parameters, f"reading {ref}")
+        if ref.component is not None and ref.component not in storage_class.components:
+            raise StorageClassError(
+                f"storage class {storage_class.name!r} of {ref.dataset_type.name!r} has no component "
+                f"{ref.component!r} (components: {sorted(storage_class.components) or 'none'})"
+            )
+        if not path.exists():
+            raise DatasetNotFoundError(f"dataset {ref} is registered but its file {path} is missing")
+        if self.checksum and record["checksum"]:
+            actual = _file_checksum(path, self.checksum)
+            if actual != record["checksum"]:
+                raise DatastoreError(f"checksum mismatch for {path} ({ref}): file changed since it was written")
+        formatter = self._formatter(record["formatter"])
+        try:
+            if ref.component is not None:
+                return formatter.read_component(str(path), ref.component, parameters)
+            return formatter.read(str(path), parameters)
+        except (DatastoreError, StorageClassError):
+            raise
+        except Exception as err:
+            raise FormatterError(f"{record['formatter']} failed to read {path} ({ref}): {err}") from err
+
+    def exists(self, ref: DatasetRef) -> bool:
+        record = self._record(ref)
+        return record is not None and (self.root / record["path"]).exists()
+
+    def remove(self, ids: Iterable[Any]) -> None:
+        ids = list(ids)
+        if not ids:
+            return
+        paths: list[Path] = []
+        with self.db.transaction() as conn:
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                rows = conn.execute(sa.select(self.table.c.path).where(self.table.c.dataset_id.in_(part)))
+                paths.extend(self.root / p for p in rows.scalars())
+                conn.execute(self.table.delete().where(self.table.c.dataset_id.in_(part)))
+
+        def unlink_all() -> None:
+            for path in paths:
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    _log.warning("file %s was already gone", path)
+
+        self.db.on_commit(unlink_all)
