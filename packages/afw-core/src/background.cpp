@@ -98,41 +98,60 @@ void bin_statistics_py(Pixels<T> image, MaskArr mask, int32_t bitmask, Edges x_e
     int64_t* out_n = n_good.data();
 
     nb::gil_scoped_release nogil;
-    std::vector<T> buf;
-    std::vector<T> scratch;
-    std::vector<double> dev;
-    std::vector<double> dev_scratch;
+    st::Partition<T> part;
+    st::Buffer<T> tmp;
+    st::Buffer<double> dev;
+    st::Scratch<double> dev_scratch;
+    // One row of bins at a time: the image rows are read once, start to end, appending each
+    // bin's good pixels to its buffer; each bin is then partitioned from its (cached) buffer.
+    std::vector<st::Buffer<T>> bins(nbx);
+    std::vector<size_t> fill(nbx);
     for (size_t by = 0; by < nby; ++by) {
+        const auto rows = static_cast<size_t>(ye[by + 1] - ye[by]);
         for (size_t bx = 0; bx < nbx; ++bx) {
-            buf.clear();
-            T lo = std::numeric_limits<T>::max();
-            T hi = std::numeric_limits<T>::lowest();
-            for (int64_t j = ye[by]; j < ye[by + 1]; ++j) {
-                const T* row = data + j * stride;
-                const int32_t* mrow = mdata ? mdata + j * mstride : nullptr;
-                for (int64_t i = xe[bx]; i < xe[bx + 1]; ++i) {
-                    const T x = row[i];
-                    if (std::isfinite(x) && !(mrow && (mrow[i] & bitmask) != 0)) {
-                        buf.push_back(x);
-                        lo = (x < lo) ? x : lo;
-                        hi = (x > hi) ? x : hi;
+            bins[bx].resize(rows * static_cast<size_t>(xe[bx + 1] - xe[bx]));
+            fill[bx] = 0;
+        }
+        for (int64_t j = ye[by]; j < ye[by + 1]; ++j) {
+            const T* row = data + j * stride;
+            const int32_t* mrow = mdata ? mdata + j * mstride : nullptr;
+            for (size_t bx = 0; bx < nbx; ++bx) {
+                T* dst = bins[bx].data();
+                size_t w = fill[bx];
+                if (mrow) {
+                    for (int64_t i = xe[bx]; i < xe[bx + 1]; ++i) {
+                        dst[w] = row[i];
+                        w += (std::isfinite(row[i]) && (mrow[i] & bitmask) == 0) ? 1 : 0;
+                    }
+                } else {
+                    for (int64_t i = xe[bx]; i < xe[bx + 1]; ++i) {
+                        dst[w] = row[i];
+                        w += std::isfinite(row[i]) ? 1 : 0;
                     }
                 }
+                fill[bx] = w;
             }
-            const size_t n = buf.size();
+        }
+        for (size_t bx = 0; bx < nbx; ++bx) {
+            const size_t n = fill[bx];
             const size_t k = by * nbx + bx;
             out_n[k] = static_cast<int64_t>(n);
             if (n == 0) {
                 out_value[k] = st::kNaN;
                 out_rms[k] = st::kNaN;
-            } else if (statistic == kMeanClip) {
-                const st::ClipResult c = st::sigma_clip(buf.data(), nullptr, n, lo, hi, n_sigma, n_iter, scratch);
+                continue;
+            }
+            // About 32 values per bucket and a 256-value sample: cheap to build for one bin,
+            // and each query still scans only a few buckets.
+            part.build(bins[bx].data(), n, std::min<size_t>(st::kBuckets, std::max<size_t>(16, n / 32)), 256);
+            if (statistic == kMeanClip) {
+                const st::ClipResult c = st::sigma_clip(part, n_sigma, n_iter, tmp);
                 out_value[k] = c.moments.mean;
                 out_rms[k] = std::sqrt(c.moments.variance);
             } else {
-                const double med = st::median(buf.data(), n, lo, hi, scratch);
+                const double med = part.median(-st::kInf, st::kInf, n, tmp);
                 out_value[k] = med;
-                out_rms[k] = st::mad_sigma(buf.data(), n, med, dev, dev_scratch);
+                out_rms[k] = st::mad_sigma(part.values(), n, med, dev, dev_scratch);
             }
         }
     }

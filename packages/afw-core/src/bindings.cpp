@@ -9,6 +9,8 @@ void bind_table(nanobind::module_& m);
 void bind_statistics(nanobind::module_& m);  // src/statistics.cpp
 void bind_background(nanobind::module_& m);  // src/background.cpp
 void bind_detection(nanobind::module_& m);   // src/detection.cpp (+ src/footprint.cpp)
+void bind_convolve(nanobind::module_& m);    // src/convolve.cpp
+void bind_warp(nanobind::module_& m);        // src/warp.cpp
 
 NB_MODULE(_afw, m) {
     m.doc() = "Private compiled kernels of osprey.afw; use the Python API.";
@@ -18,4 +20,6 @@ NB_MODULE(_afw, m) {
     bind_statistics(m);
     bind_background(m);
     bind_detection(m);
+    bind_convolve(m);
+    bind_warp(m);
 }

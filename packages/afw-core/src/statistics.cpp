@@ -2,9 +2,12 @@
 //
 // One call visits the good pixels of a 2-D region: finite, no bit of `bitmask` set in the
 // mask (when given) and, when weighted, a finite positive variance (weight 1 / variance).
-// Plain moments (count, sum, min, max, mean, variance) need no copy: one pass, plus a
-// second one around the mean for the variance. Order statistics and clipping work on a
-// compact copy of the good values (and weights), see osprey/afw/statistics.h. The region
+// Plain moments (count, sum, min, max, mean, variance) need no copy: one pass summing
+// around a central shift (the median of a 1024-pixel sample), repeated around the mean in
+// the rare case that the shift is more than 4 sigma away. Unweighted order statistics and
+// clipping use a Partition (the good values counting-sorted into value buckets in two
+// passes); weighted ones a compact copy of the values and weights. See
+// osprey/afw/statistics.h for both. The region
 // may be a strided view (rows anywhere, columns adjacent), so sub-boxes are never copied.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -58,41 +61,165 @@ enum Slot : int {
 };
 
 template <class T>
-struct Region {
-    const T* data;
-    int64_t stride;  // elements between rows
-    size_t ny, nx;
-    const int32_t* mask;  // nullptr: no mask
-    int64_t mask_stride;
-    int32_t bitmask;
-    const float* var;  // nullptr: unweighted
-    int64_t var_stride;
+using Region = st::ImageRegion<T>;
 
-    // Calls fn(x, w) for every good pixel, row by row; w is 1 when unweighted.
-    template <class Fn>
-    void for_each_good(Fn&& fn) const {
-        for (size_t j = 0; j < ny; ++j) {
-            const T* row = data + static_cast<int64_t>(j) * stride;
-            const int32_t* mrow = mask ? mask + static_cast<int64_t>(j) * mask_stride : nullptr;
-            const float* vrow = var ? var + static_cast<int64_t>(j) * var_stride : nullptr;
-            for (size_t i = 0; i < nx; ++i) {
-                const T x = row[i];
-                if (!std::isfinite(x) || (mrow && (mrow[i] & bitmask) != 0)) {
-                    continue;
-                }
-                if (vrow) {
-                    const float v = vrow[i];
-                    if (!(v > 0.0f) || !std::isfinite(v)) {
-                        continue;
-                    }
-                    fn(x, 1.0 / static_cast<double>(v));
-                } else {
-                    fn(x, 1.0);
-                }
+// What one pass over the region found: count, extremes, unit-weight sums about the shift
+// and, when weighted, the inverse-variance-weighted sums.
+struct PassResult {
+    size_t n = 0;
+    double lo = st::kInf;
+    double hi = -st::kInf;
+    st::Sums plain;
+    st::Sums weighted;
+};
+
+// One pass over the good pixels; when `vals` is non-null they are also copied there (and
+// their weights into `wts` when weighted). Unweighted rows run in four branch-free lanes.
+template <class T, bool HasMask>
+PassResult unweighted_pass(Region<T> const& reg, double shift, T* vals) {
+    PassResult r;
+    st::LaneSums acc(shift);
+    T lo[4], hi[4];
+    for (int l = 0; l < 4; ++l) {
+        lo[l] = std::numeric_limits<T>::infinity();
+        hi[l] = -std::numeric_limits<T>::infinity();
+    }
+    size_t w = 0;
+    for (size_t j = 0; j < reg.ny; ++j) {
+        const T* row = reg.data + static_cast<int64_t>(j) * reg.stride;
+        const int32_t* mrow = HasMask ? reg.mask + static_cast<int64_t>(j) * reg.mask_stride : nullptr;
+        auto step = [&](size_t i, int l) {
+            const T x = row[i];
+            bool ok = std::isfinite(x);
+            if constexpr (HasMask) {
+                ok = ok && (mrow[i] & reg.bitmask) == 0;
             }
+            if (vals) {
+                vals[w] = x;
+                w += ok ? 1 : 0;
+            }
+            const double d = ok ? static_cast<double>(x) - shift : 0.0;
+            acc.n[l] += ok ? 1.0 : 0.0;
+            acc.s1[l] += d;
+            acc.s2[l] += d * d;
+            lo[l] = ok ? std::min(lo[l], x) : lo[l];
+            hi[l] = ok ? std::max(hi[l], x) : hi[l];
+        };
+        size_t i = 0;
+        for (; i + 4 <= reg.nx; i += 4) {
+            step(i, 0);
+            step(i + 1, 1);
+            step(i + 2, 2);
+            step(i + 3, 3);
+        }
+        for (; i < reg.nx; ++i) {
+            step(i, 0);
+        }
+        acc.flush();
+    }
+    r.plain = acc.result();
+    r.n = static_cast<size_t>(r.plain.w);
+    for (int l = 0; l < 4; ++l) {
+        r.lo = std::min(r.lo, static_cast<double>(lo[l]));
+        r.hi = std::max(r.hi, static_cast<double>(hi[l]));
+    }
+    return r;
+}
+
+template <class T>
+PassResult weighted_pass(Region<T> const& reg, double shift, T* vals, double* wts) {
+    PassResult r;
+    r.plain.shift = r.weighted.shift = shift;
+    for (size_t j = 0; j < reg.ny; ++j) {
+        const T* row = reg.data + static_cast<int64_t>(j) * reg.stride;
+        for (size_t i = 0; i < reg.nx; ++i) {
+            if (!reg.good(j, i)) {
+                continue;
+            }
+            const double x = static_cast<double>(row[i]);
+            const double wt = 1.0 / static_cast<double>(reg.var[static_cast<int64_t>(j) * reg.var_stride + i]);
+            const double d = x - shift;
+            if (vals) {
+                vals[r.n] = row[i];
+                wts[r.n] = wt;
+            }
+            ++r.n;
+            r.lo = std::min(r.lo, x);
+            r.hi = std::max(r.hi, x);
+            r.plain.w += 1.0;
+            r.plain.s1 += d;
+            r.plain.s2 += d * d;
+            r.weighted.w += wt;
+            r.weighted.s1 += wt * d;
+            r.weighted.s2 += wt * d * d;
+            r.weighted.w2 += wt * wt;
         }
     }
-};
+    r.plain.w2 = r.plain.w;
+    return r;
+}
+
+template <class T>
+PassResult run_pass(Region<T> const& reg, double shift, T* vals, double* wts) {
+    if (reg.var) {
+        return weighted_pass(reg, shift, vals, wts);
+    }
+    return reg.mask ? unweighted_pass<T, true>(reg, shift, vals) : unweighted_pass<T, false>(reg, shift, vals);
+}
+
+// A central value to accumulate around: the median of the sample (0 when it is empty).
+inline double sample_median(std::vector<double> sample) {
+    if (sample.empty()) {
+        return 0.0;
+    }
+    std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2), sample.end());
+    return sample[sample.size() / 2];
+}
+
+// Unweighted statistics that need order statistics or clipping: everything from a
+// Partition of the good pixels (two passes over the region, see osprey/afw/statistics.h).
+template <class T>
+void compute_partitioned(Region<T> const& reg, int need, double n_sigma, int n_iter, double* out) {
+    st::Partition<T> part;
+    if (!part.template build<false>(st::good_sample(reg, 1024), st::GoodPixels<T>{reg}, st::kBuckets, 0)) {
+        return;
+    }
+    const size_t n = part.size();
+    const st::Sums all = part.sums(-st::kInf, st::kInf);
+    out[kNpoint] = static_cast<double>(n);
+    out[kSum] = static_cast<double>(n) * all.shift + all.s1;
+    out[kMin] = part.min();
+    out[kMax] = part.max();
+    out[kSumW] = all.w;
+    if (need & kMoments) {
+        const st::Moments mom = st::moments_from(all);
+        out[kMean] = mom.mean;
+        out[kVariance] = mom.variance;
+    }
+    st::Buffer<T> scratch;
+    double med = st::kNaN;
+    if (need & (kMedian | kMad)) {
+        med = part.median(-st::kInf, st::kInf, n, scratch);
+        out[kMedianSlot] = med;
+    }
+    if (need & kQuartiles) {
+        out[kQ25] = part.quantile(0.25, scratch);
+        out[kQ75] = part.quantile(0.75, scratch);
+    }
+    if (need & kMad) {
+        st::Buffer<double> dev;
+        st::Scratch<double> dev_scratch;
+        out[kMadSigma] = st::mad_sigma(part.values(), n, med, dev, dev_scratch);
+    }
+    if (need & kClip) {
+        const st::ClipResult clip = st::sigma_clip(part, n_sigma, n_iter, scratch);
+        out[kMeanClip] = clip.moments.mean;
+        out[kVarianceClip] = clip.moments.variance;
+        out[kNClip] = static_cast<double>(clip.n_kept);
+        out[kSumWClip] = clip.moments.sum_w;
+        out[kClipIterations] = static_cast<double>(clip.iterations);
+    }
+}
 
 template <class T>
 void compute(Region<T> const& reg, int need, double n_sigma, int n_iter, double* out) {
@@ -101,89 +228,67 @@ void compute(Region<T> const& reg, int need, double n_sigma, int n_iter, double*
     }
     const bool weighted = reg.var != nullptr;
     const bool compact = (need & (kMedian | kQuartiles | kClip | kMad)) != 0;
-    std::vector<T> values;
-    std::vector<double> weights;
-    size_t n = 0;
-    T lo = std::numeric_limits<T>::max();
-    T hi = std::numeric_limits<T>::lowest();
-    st::BlockedSums sums;
+    out[kNpoint] = 0.0;
+    out[kSum] = 0.0;
+    if (compact && !weighted) {
+        compute_partitioned(reg, need, n_sigma, n_iter, out);
+        return;
+    }
+    st::Buffer<T> values;
+    st::Buffer<double> weights;
     if (compact) {
-        values.reserve(reg.ny * reg.nx);
+        values.resize(reg.ny * reg.nx);
         if (weighted) {
-            weights.reserve(reg.ny * reg.nx);
+            weights.resize(reg.ny * reg.nx);
         }
     }
-    reg.for_each_good([&](T x, double w) {
-        ++n;
-        lo = (x < lo) ? x : lo;
-        hi = (x > hi) ? x : hi;
-        sums.add(static_cast<double>(x), w);
-        if (compact) {
-            values.push_back(x);
-            if (weighted) {
-                weights.push_back(w);
-            }
-        }
-    });
-    sums.flush();
+    const double shift = sample_median(st::good_sample(reg, 1024));
+    PassResult pass = run_pass(reg, shift, compact ? values.data() : nullptr, weighted ? weights.data() : nullptr);
+    const size_t n = pass.n;
     out[kNpoint] = static_cast<double>(n);
-    // Unweighted sum of the good pixels (sums.wx is weighted when weights are given).
     out[kSum] = 0.0;
     if (n == 0) {
         return;
     }
-    out[kMin] = static_cast<double>(lo);
-    out[kMax] = static_cast<double>(hi);
-    out[kSumW] = sums.w;
-    if (weighted) {
-        // The weighted pass does not give the plain sum; take it from the compact copy or a
-        // light extra pass.
-        st::BlockedSums plain;
-        if (compact) {
-            for (size_t i = 0; i < n; ++i) {
-                plain.add(static_cast<double>(values[i]), 1.0);
-            }
-        } else {
-            reg.for_each_good([&](T x, double) { plain.add(static_cast<double>(x), 1.0); });
-        }
-        plain.flush();
-        out[kSum] = plain.wx;
-    } else {
-        out[kSum] = sums.wx;
-    }
+    out[kSum] = static_cast<double>(n) * shift + pass.plain.s1;
+    out[kMin] = pass.lo;
+    out[kMax] = pass.hi;
+    st::Sums& main_sums = weighted ? pass.weighted : pass.plain;
+    out[kSumW] = main_sums.w;
     if (need & kMoments) {
-        const double mean0 = sums.wx / sums.w;
-        st::BlockedSums second;
-        if (compact) {
-            for (size_t i = 0; i < n; ++i) {
-                second.add(static_cast<double>(values[i]) - mean0, weighted ? weights[i] : 1.0);
+        st::Moments mom = st::moments_from(main_sums);
+        // A poor shift (far from the mean in units of sigma) costs precision: redo around the mean.
+        if (n > 1 && !(std::abs(mom.mean - shift) <= 4.0 * std::sqrt(mom.variance))) {
+            st::Sums again;
+            if (compact) {
+                again = st::sums_about(values.data(), weighted ? weights.data() : nullptr, n, mom.mean);
+            } else {
+                const PassResult p2 = run_pass(reg, mom.mean, static_cast<T*>(nullptr), nullptr);
+                again = weighted ? p2.weighted : p2.plain;
             }
-        } else {
-            reg.for_each_good([&](T x, double w) { second.add(static_cast<double>(x) - mean0, w); });
+            mom = st::moments_from(again);
         }
-        const st::Moments mom = st::moments_from_sums(second, mean0);
         out[kMean] = mom.mean;
         out[kVariance] = mom.variance;
     }
-    std::vector<T> scratch;
+    st::Scratch<T> scratch;
     double med = st::kNaN;
     if (need & (kMedian | kMad)) {
-        med = st::median(values.data(), n, lo, hi, scratch);
+        med = st::median(values.data(), n, pass.lo, pass.hi, scratch);
         out[kMedianSlot] = med;
     }
     if (need & kQuartiles) {
-        out[kQ25] = st::quantile(values.data(), n, 0.25, lo, hi, scratch);
-        out[kQ75] = st::quantile(values.data(), n, 0.75, lo, hi, scratch);
+        out[kQ25] = st::quantile(values.data(), n, 0.25, pass.lo, pass.hi, scratch);
+        out[kQ75] = st::quantile(values.data(), n, 0.75, pass.lo, pass.hi, scratch);
     }
     if (need & kMad) {
-        std::vector<double> dev;
-        std::vector<double> dev_scratch;
+        st::Buffer<double> dev;
+        st::Scratch<double> dev_scratch;
         out[kMadSigma] = st::mad_sigma(values.data(), n, med, dev, dev_scratch);
     }
     if (need & kClip) {
-        // Clipping reorders and shrinks `values`: it runs last.
-        const st::ClipResult clip = st::sigma_clip(values.data(), weighted ? weights.data() : nullptr, n, lo, hi,
-                                                   n_sigma, n_iter, scratch);
+        const st::ClipResult clip = st::sigma_clip(values.data(), weighted ? weights.data() : nullptr, n, pass.lo,
+                                                   pass.hi, pass.plain, n_sigma, n_iter, scratch);
         out[kMeanClip] = clip.moments.mean;
         out[kVarianceClip] = clip.moments.variance;
         out[kNClip] = static_cast<double>(clip.n_kept);

@@ -17,9 +17,21 @@ from osprey.geom import Box2I
 
 P = Property
 EVERYTHING = (
-    P.NPOINT | P.MEAN | P.STDEV | P.VARIANCE | P.MEDIAN | P.IQRANGE | P.MEANCLIP | P.STDEVCLIP | P.VARIANCECLIP
-    | P.MIN | P.MAX | P.SUM | P.MADSIGMA | P.NCLIP
-)  # fmt: skip
+    P.NPOINT
+    | P.MEAN
+    | P.STDEV
+    | P.VARIANCE
+    | P.MEDIAN
+    | P.IQRANGE
+    | P.MEANCLIP
+    | P.STDEVCLIP
+    | P.VARIANCECLIP
+    | P.MIN
+    | P.MAX
+    | P.SUM
+    | P.MADSIGMA
+    | P.NCLIP
+)
 
 
 def reference_clip(x: np.ndarray, n_sigma: float, n_iter: int) -> np.ndarray:

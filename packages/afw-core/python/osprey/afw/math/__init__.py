@@ -20,3 +20,31 @@ __all__ = [
     "make_statistics",
     "subtract_background",
 ]
+
+# Convolution and warping (the compiled kernels live in src/convolve.cpp and src/warp.cpp).
+from ._convolve import choose_method, convolve  # noqa: E402
+from ._kernels import (  # noqa: E402
+    DoubleGaussianKernel,
+    FixedKernel,
+    GaussianKernel,
+    Kernel,
+    LinearCombinationKernel,
+    SeparableKernel,
+    polynomial_terms,
+)
+from ._warp import WarpResult, warp_image, warp_with_transform  # noqa: E402
+
+__all__ += [
+    "DoubleGaussianKernel",
+    "FixedKernel",
+    "GaussianKernel",
+    "Kernel",
+    "LinearCombinationKernel",
+    "SeparableKernel",
+    "WarpResult",
+    "choose_method",
+    "convolve",
+    "polynomial_terms",
+    "warp_image",
+    "warp_with_transform",
+]
