@@ -1,24 +1,27 @@
 // Robust one-dimensional statistics shared by osprey.afw.math's Statistics and Background
-// kernels. Header-only, no Python types. The routines work on a compact array of finite
-// values (the caller has already removed masked and non-finite pixels) and never modify it.
+// kernels. Header-only, no Python types. Inputs are the good (finite, unmasked) values,
+// either a compact array, which is never modified, or an ImageRegion walked by GoodPixels.
 //
-// * Exact order statistics by histogram selection: the values inside [lo, hi] are counted
-//   into 4096 equal-width buckets; the bucket holding the wanted rank is found from the
-//   cumulative counts and only its members are copied out, and the search repeats on them
-//   (value -> bucket is monotonic, so the ranks inside a bucket are contiguous). Below
-//   4096 candidates, or after 8 levels, std::nth_element finishes. Each level is two
-//   streaming passes instead of nth_element's data-dependent partitioning.
+// * Partition (the unweighted path): the values counting-sorted into K equal-width value
+//   buckets over the 0.5%-99.5% range of a sample, plus one bucket below and one above,
+//   with each bucket's count and sums kept. Two passes build it (counts and sums, then the
+//   scatter); afterwards the count, sums and order statistics of the values inside any
+//   interval [L, H] cost O(K) plus scans of the few buckets holding L, H and the wanted
+//   rank. Medians, quantiles and clipping are answered from it.
 // * Sigma clipping (median-centred, astropy-compatible): iteration k takes the median c
 //   and the population standard deviation s of the current survivors and keeps the values
 //   with c - n_sigma s <= x <= c + n_sigma s; it stops after n_iter iterations or as soon
 //   as an iteration rejects nothing. Rejection is cumulative, so the survivors are always
-//   the values inside [max of the lower bounds, min of the upper bounds]: each iteration is
-//   one read-only pass over the array (count, moments about c, and the histogram for the
-//   next median) plus the short gathering pass of the selection.
-// * Sums are accumulated in double, in four independent lanes flushed into running totals
-//   every few thousand values, around a central shift (a median or its estimate), so the
-//   one-pass variance (S2 - S1^2 / n) / (n - 1) keeps full precision: |mean - median| is
-//   never more than one standard deviation.
+//   the values inside [max of the lower bounds, min of the upper bounds], an interval:
+//   exactly the query a Partition answers. The clipped mean and sample (n - 1) variance
+//   of the survivors are returned. The weighted variant (weights carried beside a compact
+//   array) uses one read-only pass per iteration plus the selection below.
+// * Exact order statistics on a compact array (weighted path, MAD): histogram selection
+//   over 4096 buckets between the extremes, keeping only the members of the bucket with
+//   the wanted rank and repeating; std::nth_element finishes below 4096 candidates.
+// * Sums are accumulated in double around a central shift (a median or its estimate),
+//   so the one-pass variance (S2 - S1^2 / n) / (n - 1) keeps full precision:
+//   |mean - median| is never more than one standard deviation.
 #pragma once
 
 #include <algorithm>
