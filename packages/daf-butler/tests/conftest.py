@@ -102,3 +102,49 @@ def butler(make_butler):
     populate(b)
     b.register_dataset_type("calexp_meta", ["visit", "detector"], "StructuredDataDict")
     return b
+
+
+@pytest.fixture
+def populate_repo():
+    """The `populate` function, for tests that build their own repository."""
+    return populate
+
+
+@pytest.fixture
+def sky_repo(butler):
+    """`butler` plus a RingsSkyMap's tracts/patches around the visits and 4 detector regions per visit.
+
+    Returns ``(butler, patches, detectors)`` with ``{(tract, patch): region}`` and
+    ``{(visit, detector): region}``; one ``calexp_meta`` dataset per (visit, detector) in run1.
+    """
+    import math
+
+    from osprey.geom import Angle, Extent2I, RingsSkyMap, RingsSkyMapConfig, arcseconds
+
+    reg = butler.registry
+    skymap = RingsSkyMap(
+        RingsSkyMapConfig(num_rings=40, patch_inner_dimensions=Extent2I(1000, 1000), pixel_scale=Angle(2.0, arcseconds))
+    )
+    reg.insert_dimension_data("skymap", {"name": "rings", "hash": skymap.id_hash, "tract_max": len(skymap)})
+    ras = [math.radians(x) for x in (9.5, 10, 11, 12, 12.5)]
+    patches = {}
+    for tract_id in sorted({int(t) for t in skymap.find_tract_ids(ras, [0.0] * len(ras))}):
+        tract = skymap[tract_id]
+        reg.insert_dimension_data("tract", {"skymap": "rings", "id": tract_id, "region": tract.outer_region})
+        rows = []
+        for patch in tract:
+            region = tract.patch_outer_region(patch)
+            patches[(tract_id, patch.sequential_index)] = region
+            rows.append({"skymap": "rings", "tract": tract_id, "id": patch.sequential_index, "region": region})
+        reg.insert_dimension_data("patch", *rows)
+    detectors = {}
+    for i, visit in enumerate((100, 101, 102)):
+        for d in range(4):
+            detectors[(visit, d)] = square(10.0 + i + 0.15 * (d % 2) - 0.075, 0.15 * (d // 2) - 0.075, 0.07)
+    reg.insert_dimension_data(
+        "visit_detector_region",
+        *[{"instrument": "Cam", "visit": v, "detector": d, "region": r} for (v, d), r in detectors.items()],
+    )
+    for v, d in detectors:
+        butler.put({"v": v}, "calexp_meta", instrument="Cam", visit=v, detector=d)
+    return butler, patches, detectors

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from osprey.utils import get_logger
 
+from ._collection_type import CollectionType
 from ._config import CONFIG_NAME, ButlerConfig
 from ._dataset_ref import DatasetIdGenEnum, DatasetRef
 from ._dataset_type import DatasetType
@@ -22,7 +23,9 @@ from ._exceptions import (
 from ._storage_class import StorageClassFactory
 from ._timespan import Timespan
 from .datastore import Datastore, FileDatastore, InMemoryDatastore
-from .dimensions import DimensionRecord, DimensionUniverse
+from .dimensions import DimensionUniverse
+from .queries import QueryEngine, QueryResults
+from .queries._wildcards import expand_wildcards, flatten
 from .registry import CollectionSearch, Database, Registry
 
 __all__ = ["Butler"]
@@ -368,31 +371,147 @@ class Butler:
             raise DatasetTypeError("this repository's datastore does not keep files")
         return self._datastore.get_path(ref)
 
+    @property
+    def _queries(self) -> QueryEngine:
+        engine = self.__dict__.get("_query_engine")
+        if engine is None:
+            engine = self.__dict__["_query_engine"] = QueryEngine(self._registry)
+        return engine
+
     def query_datasets(
         self,
-        dataset_type: DatasetType | str,
-        collections: CollectionSearch | None = None,
+        dataset_type: Any,
+        collections: Any = None,
         data_id: Mapping[str, Any] | None = None,
         *,
+        where: str = "",
+        bind: Mapping[str, Any] | None = None,
         find_first: bool = True,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
         timespan: Timespan | None = None,
         **kwargs: Any,
-    ) -> list[DatasetRef]:
-        """`Registry.query_datasets` with the Butler's default collections."""
-        return self._registry.query_datasets(
+    ) -> QueryResults:
+        """Datasets of one or more types in the given collections, filtered by a where clause.
+
+        Parameters
+        ----------
+        dataset_type : `str`, `DatasetType`, pattern, ``re.Pattern``, ``...`` or a list
+            Dataset type(s); shell patterns (``"calexp*"``) and regexes follow the rules of
+            `osprey.daf.butler.queries.expand_wildcards`.
+        collections : `str`, pattern or sequence, optional
+            Search path (CHAINED collections expanded in order; a pattern expands to its
+            matches sorted by name); the Butler's defaults otherwise.
+        data_id : mapping, optional
+            Equality constraints on dimensions (keyword arguments add more).
+        where : `str`
+            A query expression, e.g. ``"visit IN (100..200:2) AND band = 'r'"``.
+        bind : mapping, optional
+            Values of ``:name`` parameters (scalars, lists for ``IN (:list)``,
+            `Timespan` objects, `osprey.geom.Region` objects).
+        find_first : `bool`
+            Keep per data ID only the dataset of the first collection that has one (the
+            default); False returns every match.
+        order_by : `str` or sequence of `str`, optional
+            Names such as ``"-visit"`` (descending) or ``"visit.exposure_time"``; data ID
+            order otherwise.
+        limit : `int`, optional
+            At most this many results.
+        timespan : `Timespan`, optional
+            Validity time for calibration datasets in CALIBRATION collections (an
+            ``exposure`` or ``visit`` in the where clause provides it otherwise).
+
+        Returns
+        -------
+        refs : `QueryResults` [`DatasetRef`]
+            A list; when empty, ``refs.explain_no_results()`` says why.
+        """
+        return self._queries.query_datasets(
             dataset_type,
             self._search_path(collections),
             data_id,
+            where=where,
+            bind=bind,
             find_first=find_first,
+            order_by=order_by,
+            limit=limit,
             timespan=timespan,
             **kwargs,
         )
 
+    def query_data_ids(
+        self,
+        dimensions: str | Iterable[str],
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        where: str = "",
+        bind: Mapping[str, Any] | None = None,
+        datasets: Any = None,
+        collections: Any = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        **kwargs: Any,
+    ) -> QueryResults:
+        """Distinct data IDs over ``dimensions`` whose dimension records exist and match.
+
+        ``datasets`` (with ``collections``, or the Butler's defaults) keeps only data IDs
+        for which those dataset types exist. Spatial elements are joined automatically:
+        a query over visit and patch returns only overlapping pairs. Results are full
+        data IDs (implied values such as ``band`` included), de-duplicated, sorted.
+        Other arguments as in `query_datasets`.
+        """
+        if datasets is not None and collections is None:
+            collections = self._search_path(None)
+        return self._queries.query_data_ids(
+            dimensions,
+            data_id,
+            where=where,
+            bind=bind,
+            datasets=datasets,
+            collections=collections,
+            order_by=order_by,
+            limit=limit,
+            **kwargs,
+        )
+
     def query_dimension_records(
-        self, element: str, data_id: Mapping[str, Any] | None = None, **kwargs: Any
-    ) -> list[DimensionRecord]:
-        """`Registry.query_dimension_records`."""
-        return self._registry.query_dimension_records(element, data_id, **kwargs)
+        self,
+        element: str,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        where: str = "",
+        bind: Mapping[str, Any] | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        **kwargs: Any,
+    ) -> QueryResults:
+        """Records of one dimension element matching a where clause (see `query_datasets`)."""
+        return self._queries.query_dimension_records(
+            element, data_id, where=where, bind=bind, order_by=order_by, limit=limit, **kwargs
+        )
+
+    def query_collections(
+        self, pattern: Any = ..., collection_types: Iterable[CollectionType] | None = None
+    ) -> list[str]:
+        """Collection names matching names/patterns/regexes (same rules as queries), sorted."""
+        available = self._registry.query_collections("*", collection_types)
+        return sorted(flatten(expand_wildcards(pattern, available)))
+
+    def query_dataset_types(self, pattern: Any = ...) -> list[DatasetType]:
+        """Registered dataset types whose names match (same wildcard rules), sorted by name."""
+        types, _ = self._queries.resolve_dataset_types(pattern)
+        return sorted(types, key=lambda dt: dt.name)
+
+    def remove_collections(self, names: Iterable[str]) -> None:
+        """Remove TAGGED, CALIBRATION or CHAINED collections (not their datasets)."""
+        with self.transaction():
+            for name in names:
+                self._registry.remove_collection(name)
+
+    def certify(self, collection: str, refs: Iterable[DatasetRef], timespan: Timespan) -> None:
+        """Certify calibration datasets into a CALIBRATION collection (registered if new)."""
+        self._registry.register_collection(collection, CollectionType.CALIBRATION)
+        self._registry.certify(collection, refs, timespan)
 
     def __repr__(self) -> str:
         return f"Butler({str(self.root)!r}, collections={list(self.collections)}, run={self.run!r})"

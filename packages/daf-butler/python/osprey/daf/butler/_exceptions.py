@@ -24,6 +24,7 @@ __all__ = [
     "DatastoreError",
     "FileTemplateError",
     "FormatterError",
+    "InvalidQueryError",
     "InvalidTimespanError",
     "MissingCollectionError",
     "MissingDatasetTypeError",
@@ -78,6 +79,22 @@ class DataIdError(ButlerError, OspreyValueError):
 
 class DataIdValueError(DataIdError, LookupError):
     """A data ID value has no dimension record (e.g. a visit that was never defined)."""
+
+
+class InvalidQueryError(ButlerError, OspreyValueError):
+    """A ``where`` expression, ordering or query argument that cannot be parsed or compiled.
+
+    ``column`` (1-based) and ``expression`` locate the offending part when known; the
+    message then ends with the expression and a caret line under that column.
+    """
+
+    def __init__(self, message: str, column: int | None = None, expression: str | None = None):
+        super().__init__(message)
+        self.column = column
+        self.expression = expression
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.column, self.expression))
 
 
 class InvalidTimespanError(ButlerError, OspreyValueError):
