@@ -33,6 +33,8 @@ def create(
     if not re.match(r"^osprey(\.[a-z_][a-z0-9_]*)+$", import_name):
         raise WorkspaceError(f"import path {import_name!r} must look like osprey.<name>[.<sub>]")
     deps = [ws.get(d).name for d in depends]
+    if short != "utils" and "osprey-utils" not in deps:
+        deps.insert(0, "osprey-utils")  # the shared base: error roots, logging, bench helpers
     for dep in deps:
         if ws.get(dep).layer > layer:
             raise WorkspaceError(f"{name} (layer {layer}) cannot depend on {dep} (layer {ws.get(dep).layer})")
@@ -234,34 +236,18 @@ python bench/bench_import.py [--quick]
 """
 
 import argparse
-import json
-import subprocess
-import sys
-import time
 
-
-def time_import(module: str, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", f"import {{module}}"], check=True)
-        best = min(best, time.perf_counter() - start)
-    return best
+from osprey.utils.bench import Comparison, report, time_import
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    args = parser.parse_args(argv)
-    repeats = 3 if args.quick else 5
-    ours, peer = time_import("{pkg.import_name}", repeats), time_import("numpy", repeats)
-    print(f"{{'workload':<12}}{{'ours_s':>10}}{{'numpy_s':>10}}{{'ratio':>8}}")
-    print(f"{{'import':<12}}{{ours:>10.3f}}{{peer:>10.3f}}{{peer / ours:>8.2f}}")
-    print(json.dumps({{"import": {{"ours_s": ours, "peer": "numpy", "peer_s": peer, "ratio": peer / ours}}}}))
+    repeats = 3 if parser.parse_args(argv).quick else 5
+    report([Comparison("import", time_import("{pkg.import_name}", repeats), "numpy", time_import("numpy", repeats))])
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
 '''
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import pickle
 from pathlib import Path
 
@@ -26,24 +25,15 @@ from osprey.afw.camera_geom import (
 )
 from osprey.afw.errors import AfwValueError
 from osprey.geom import Angle, Box2I, Extent2D, Extent2I, Point2D, Point2I, degrees
+from osprey.utils.testing import realdata_path
 
 LSSTCAM = "camera/lsstCam"
 ARCSEC = math.pi / 180.0 / 3600.0
 
 
-def _realdata_root() -> Path:
-    env = os.environ.get("OSPREY_REALDATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "realdata"
-
-
 @pytest.fixture(scope="module")
 def lsst_dir() -> Path:
-    for root in (_realdata_root(), Path("/work/shared/realdata")):
-        if (root / LSSTCAM / "R22.yaml").is_file():
-            return root / LSSTCAM
-    pytest.skip(f"real data absent: set OSPREY_REALDATA to a directory containing {LSSTCAM}/R22.yaml")
+    return realdata_path(f"{LSSTCAM}/R22.yaml", __file__).parent
 
 
 @pytest.fixture(scope="module")

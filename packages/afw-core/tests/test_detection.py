@@ -3,7 +3,6 @@ sep and the Source Extractor catalogue of a real ESO NTT image."""
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import warnings
@@ -26,6 +25,7 @@ from osprey.afw.detection import (
 )
 from osprey.afw.image import Image, Mask, MaskedImage
 from osprey.geom import Box2I, Point2I
+from osprey.utils.testing import realdata_path
 
 EIGHT = np.ones((3, 3), bool)
 NTT_DIR = "images/ntt-sextractor"
@@ -389,17 +389,6 @@ def test_threads_identical_and_errors(rng):
 
 
 # -- real data: ESO NTT image vs sep and Source Extractor ---------------------------------------
-def _realdata_root() -> Path | None:
-    env = os.environ.get("OSPREY_REALDATA")
-    candidates = [Path(env)] if env else [Path(__file__).resolve().parents[3].parent / "shared" / "realdata"]
-    if not env:
-        candidates.append(Path("/work/shared/realdata"))
-    for root in candidates:
-        if (root / NTT_DIR / "image.fits").is_file():
-            return root
-    return None
-
-
 def _sextractor_config(path: Path) -> dict[str, str]:
     cfg = {}
     for line in path.read_text().splitlines():
@@ -410,9 +399,7 @@ def _sextractor_config(path: Path) -> dict[str, str]:
 
 
 def test_ntt_image_vs_sep_and_sextractor():
-    root = _realdata_root()
-    if root is None:
-        pytest.skip(f"real data absent: set OSPREY_REALDATA to a directory containing {NTT_DIR}/image.fits")
+    root = realdata_path(f"{NTT_DIR}/image.fits", __file__).parents[2]
     sep = pytest.importorskip("sep", reason="sep (peer) not installed")
     fits = pytest.importorskip("astropy.io.fits")
     d = root / NTT_DIR

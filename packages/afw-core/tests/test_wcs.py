@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pickle
 import re
 import warnings
@@ -36,6 +35,7 @@ from osprey.geom import (
     degrees,
     separation,
 )
+from osprey.utils.testing import realdata_path
 
 MAS = math.radians(1.0 / 3.6e6)  # one milliarcsecond in radians
 ASTROPY_DATA = Path(astropy.__file__).parent / "wcs" / "tests" / "data"  # WCSLIB's real test headers
@@ -46,13 +46,6 @@ WCS_KEY = re.compile(
 
 
 # ---- real headers ---------------------------------------------------------------------------
-def _realdata_root() -> Path | None:
-    """OSPREY_REALDATA, defaulting to <repo>/../shared/realdata; None when absent."""
-    default = Path(__file__).resolve().parents[3].parent / "shared" / "realdata"
-    root = Path(os.environ.get("OSPREY_REALDATA", default))
-    return root if (root / "headers").is_dir() else None
-
-
 class _PropertyListLoader(yaml.SafeLoader):
     """Reads the daf_base PropertyList YAML dumps: a tagged list of [key, type, value, comment]."""
 
@@ -109,12 +102,9 @@ HSC_AFW = "images/hsc-afw/HSC-0908120-056-small.fits"
 def _cards_for(case: str) -> dict:
     if case.startswith("astropy:"):
         return _astropy_header_file(case.split(":", 1)[1])
-    root = _realdata_root()
-    if root is None:
-        pytest.skip("real data absent: set OSPREY_REALDATA to the shared realdata directory")
     if case == "hsc-afw":
-        return dict(fits.getheader(root / HSC_AFW, 1).items())
-    return _load_cards(root / "headers" / case)
+        return dict(fits.getheader(realdata_path(HSC_AFW, __file__), 1).items())
+    return _load_cards(realdata_path(f"headers/{case}", __file__))
 
 
 ALL_CASES = [*REAL_HEADERS, "hsc-afw", *(f"astropy:{n}" for n in ASTROPY_HEADERS)]
@@ -219,10 +209,7 @@ def test_astropy_round_trip_and_full_property_list():
 def test_hsc_afw_header_matches_its_archived_wcs_in_parent_pixels():
     """The afw file's image header describes the 200x200 cut-out's own grid (LTV = -xy0); its
     binary-table TanWcs is in parent pixels. Shifting by xy0 must reproduce the latter."""
-    root = _realdata_root()
-    if root is None or not (root / HSC_AFW).is_file():
-        pytest.skip(f"real data absent: set OSPREY_REALDATA to a directory containing {HSC_AFW}")
-    with fits.open(root / HSC_AFW) as hdus:
+    with fits.open(realdata_path(HSC_AFW, __file__)) as hdus:
         header = hdus[1].header
         tan, sip = hdus[5].data[0], hdus[6].data[0]
         xy0 = (-header["LTV1"], -header["LTV2"])
@@ -479,10 +466,7 @@ def test_header_errors_name_the_keyword(change, match):
 
 
 def test_a_header_without_celestial_wcs():
-    root = _realdata_root()
-    if root is None:
-        pytest.skip("real data absent: set OSPREY_REALDATA to the shared realdata directory")
-    cards = _load_cards(root / "headers/lsst/latiss-AT_O_20240624_000106_R00_S00.yaml")
+    cards = _load_cards(realdata_path("headers/lsst/latiss-AT_O_20240624_000106_R00_S00.yaml", __file__))
     with pytest.raises(WcsError, match="no CTYPE1"):
         SkyWcs.from_fits_header(cards)
 

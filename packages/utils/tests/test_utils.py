@@ -33,3 +33,28 @@ def test_verbose_level_sits_between_info_and_debug(caplog):
 def test_include_dir_of_a_package_without_headers_says_so():
     with pytest.raises(OspreyError, match="osprey.utils has no installed headers"):
         include_dir("osprey.utils")
+
+
+def test_bench_report_prints_a_table_then_one_json_line(capsys):
+    import json
+
+    from osprey.utils.bench import Comparison, report, time_best
+
+    assert time_best(lambda: None, 3) >= 0.0
+    report([Comparison("sum", 0.5, "numpy", 2.0)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[1].split() == ["sum", "0.5000", "2.0000", "4.00", "numpy"]
+    assert json.loads(lines[-1]) == {"sum": {"ours_s": 0.5, "peer": "numpy", "peer_s": 2.0, "ratio": 4.0}}
+
+
+def test_realdata_path_finds_shared_data_beside_a_parent_or_skips(tmp_path, monkeypatch):
+    from osprey.utils.testing import realdata_path
+
+    monkeypatch.delenv("OSPREY_REALDATA", raising=False)
+    (tmp_path / "shared" / "realdata" / "images").mkdir(parents=True)
+    (tmp_path / "shared" / "realdata" / "images" / "a.fits").write_bytes(b"")
+    test_file = tmp_path / "repo" / "packages" / "x" / "tests" / "test_x.py"
+    assert realdata_path("images/a.fits", test_file) == tmp_path / "shared" / "realdata" / "images" / "a.fits"
+    monkeypatch.setenv("OSPREY_REALDATA", str(tmp_path / "elsewhere"))
+    with pytest.raises(pytest.skip.Exception, match="set OSPREY_REALDATA to the directory holding images/a.fits"):
+        realdata_path("images/a.fits", test_file)
