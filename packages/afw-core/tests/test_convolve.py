@@ -286,3 +286,18 @@ def test_threads_identical(rng):
         outs = list(pool.map(lambda _: convolve(Image.from_array(a), k).array, range(8)))
     for o in outs:
         assert_array_equal(o, ref)
+
+
+def test_fft_multi_tile_nan_matches_direct(rng):
+    """Only the tiles holding a non-finite pixel are transformed again, with those pixels zeroed."""
+    a = rng.normal(10.0, 1.0, (700, 650)).astype(np.float32)
+    a[350, 20] = np.nan
+    a[690, 640] = -np.inf
+    k = FixedKernel(rng.uniform(0.0, 1.0, (41, 41)))
+    d = convolve(Image.from_array(a), k, method="direct").array
+    f = convolve(Image.from_array(a), k, method="fft").array
+    assert_array_equal(np.isfinite(d), np.isfinite(f))
+    # interior [20:680, 20:630]: columns 0..40 of the NaN's 41 rows; rows and columns 670..679 of the -inf's
+    assert np.count_nonzero(~np.isfinite(f[20:-20, 20:-20])) == 41 * 21 + 10 * 10
+    ok = np.isfinite(d)
+    assert_allclose(f[ok], d[ok], rtol=1e-5)
