@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,17 +22,11 @@ from osprey.afw.math import (
     subtract_background,
 )
 from osprey.geom import Box2I
+from osprey.utils.testing import realdata_path
 
 NTT_IMAGE = "images/ntt-sextractor/image.fits"
 SIGMA = 10.0  # noise of the simulated sky (counts)
 BIN = 64
-
-
-def _realdata_root() -> Path:
-    """OSPREY_REALDATA, else <repo>/../shared/realdata."""
-    if os.environ.get("OSPREY_REALDATA"):
-        return Path(os.environ["OSPREY_REALDATA"])
-    return Path(__file__).resolve().parents[3].parent / "shared" / "realdata"
 
 
 @pytest.fixture(scope="module")
@@ -260,9 +252,7 @@ def test_ntt_image_matches_sep():
     of ~65 ADU, and the two agree to 0.1% in level and a few % in rms.
     """
     sep = pytest.importorskip("sep")
-    path = _realdata_root() / NTT_IMAGE
-    if not path.is_file():
-        pytest.skip(f"real data absent: set OSPREY_REALDATA to a directory containing {NTT_IMAGE}")
+    path = realdata_path(NTT_IMAGE, __file__)
     from astropy.io import fits
 
     with warnings.catch_warnings():
