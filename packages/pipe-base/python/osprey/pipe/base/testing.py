@@ -1,0 +1,156 @@
+"""Test kit: an in-memory `QuantumContext`, a ref factory and small toy tasks.
+
+The toy tasks (``AddTask`` -> ``ScaleTask``) pass ``{"value": x}`` dicts
+(``StructuredDataDict``) along ``instrument, visit, detector``; they are what the tests,
+the docs and ``bench/`` build pipelines from. ``ScaleTask`` has a retargetable ``clip``
+subtask (`ClipTask` or `AbsClipTask`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from osprey.daf.butler import DataCoordinate, DatasetNotFoundError, DatasetRef, DatasetType
+
+from ._connection_types import Input, Output
+from ._connections import PipelineTaskConnections
+from ._pipeline_task import PipelineTask
+from ._struct import Struct
+from ._task import Task, timed
+from .config import Config, ConfigurableField, PipelineTaskConfig
+from .errors import AlgorithmError, PipeBaseError
+
+__all__ = [
+    "AbsClipConfig",
+    "AbsClipTask",
+    "AddConfig",
+    "AddConnections",
+    "AddTask",
+    "ClipConfig",
+    "ClipTask",
+    "InMemoryQuantumContext",
+    "ScaleConfig",
+    "ScaleConnections",
+    "ScaleTask",
+    "make_ref",
+]
+
+TOY_DIMENSIONS = ("instrument", "visit", "detector")
+
+
+def make_ref(
+    name: str, storage_class: str, data_id: Mapping[str, Any], run: str = "test/run", dimensions: Any = None
+) -> DatasetRef:
+    """A resolved `DatasetRef` (random UUID) without a butler; dimensions default to the data ID keys."""
+    dataset_type = DatasetType(name, dimensions if dimensions is not None else list(data_id), storage_class)
+    coordinate = DataCoordinate.standardize(data_id, dimensions=dataset_type.dimensions)
+    return DatasetRef(dataset_type, coordinate, run, uuid.uuid4())
+
+
+class InMemoryQuantumContext:
+    """A `QuantumContext` over a dict ``{ref: object}``; records what was put, in order."""
+
+    def __init__(self, datasets: Mapping[Any, Any] | None = None):
+        self.datasets: dict[Any, Any] = dict(datasets or {})
+        self.put_refs: list[Any] = []
+
+    def get(self, ref: Any) -> Any:
+        try:
+            return self.datasets[ref]
+        except KeyError:
+            raise DatasetNotFoundError(f"{ref} is not in this in-memory context") from None
+
+    def put(self, obj: Any, ref: Any) -> None:
+        if ref in self.datasets:
+            raise PipeBaseError(f"{ref} was already written")
+        self.datasets[ref] = obj
+        self.put_refs.append(ref)
+
+
+class ClipConfig(Config):
+    """Config of `ClipTask`."""
+
+    max_value: float = Field(1.0e30, description="Values above this are clipped to it.")
+
+
+class ClipTask(Task):
+    """Clip a value to ``max_value``."""
+
+    ConfigClass = ClipConfig
+    default_name = "clip"
+
+    def run(self, value: float) -> float:
+        return min(value, self.config.max_value)
+
+
+class AbsClipConfig(ClipConfig):
+    """Config of `AbsClipTask`."""
+
+    min_value: float = Field(0.0, ge=0, description="Absolute values below this become 0.")
+
+
+class AbsClipTask(ClipTask):
+    """Clip ``|value|`` to ``[min_value, max_value]`` (zero below ``min_value``)."""
+
+    ConfigClass = AbsClipConfig
+
+    def run(self, value: float) -> float:
+        magnitude = abs(value)
+        return 0.0 if magnitude < self.config.min_value else min(magnitude, self.config.max_value)
+
+
+class AddConnections(PipelineTaskConnections, dimensions=TOY_DIMENSIONS, templates={"prefix": "toy"}):
+    input_value = Input("{prefix}_input", "StructuredDataDict", "A dict with a 'value'.")
+    output_value = Output("{prefix}_sum", "StructuredDataDict", "The value plus addend.")
+
+
+class AddConfig(PipelineTaskConfig):
+    """Config of `AddTask`."""
+
+    addend: float = Field(1.0, description="Added to the input value.")
+
+
+class AddTask(PipelineTask[AddConfig, AddConnections]):
+    """Add ``config.addend`` to ``input_value["value"]``."""
+
+    default_name = "add"
+
+    @timed
+    def run(self, *, input_value: dict) -> Struct:
+        return Struct(output_value={"value": input_value["value"] + self.config.addend})
+
+
+class ScaleConnections(PipelineTaskConnections, dimensions=TOY_DIMENSIONS, templates={"prefix": "toy"}):
+    input_value = Input("{prefix}_sum", "StructuredDataDict", "A dict with a 'value'.")
+    output_value = Output("{prefix}_scaled", "StructuredDataDict", "The value times factor, clipped.")
+
+
+class ScaleConfig(PipelineTaskConfig):
+    """Config of `ScaleTask`."""
+
+    factor: float = Field(2.0, description="Multiplies the input value.")
+    clip: ConfigurableField = Field(ConfigurableField(ClipTask), description="Clips the scaled value.")
+
+
+class ScaleTask(PipelineTask[ScaleConfig, ScaleConnections]):
+    """Multiply by ``config.factor`` and clip; a zero factor fails with partial output."""
+
+    default_name = "scale"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.make_subtask("clip")
+
+    @timed
+    def run(self, *, input_value: dict) -> Struct:
+        if self.config.factor == 0:
+            raise AlgorithmError(
+                "factor is zero: the scaled value carries no information",
+                metadata={"factor": 0.0},
+                partial_outputs=Struct(output_value={"value": 0.0}),
+            )
+        return Struct(output_value={"value": self.clip.run(input_value["value"] * self.config.factor)})
