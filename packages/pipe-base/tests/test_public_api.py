@@ -12,9 +12,11 @@ import osprey.pipe.base
 MODULES = [
     "_connection_types",
     "_connections",
+    "_executor",
     "_pipeline",
     "_pipeline_graph",
     "_pipeline_task",
+    "_quantum_graph",
     "_struct",
     "_task",
     "_task_metadata",

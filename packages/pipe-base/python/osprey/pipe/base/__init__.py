@@ -1,4 +1,5 @@
-"""Osprey pipeline framework: Tasks, pydantic configs, PipelineTasks and connections, YAML pipelines.
+"""Osprey pipeline framework: Tasks, pydantic configs, PipelineTasks and connections, YAML pipelines,
+QuantumGraphs and serial execution with provenance.
 
 Not lifted here: ``osprey.pipe.base.testing`` (the test kit; import it by full path) and the
 building blocks of the pipeline graph nodes, which `PipelineGraph` returns.
@@ -17,9 +18,26 @@ from ._connection_types import (
     PrerequisiteInput,
 )
 from ._connections import PipelineTaskConnections
+from ._executor import (
+    ExecutionReport,
+    QuantumReport,
+    SerialGraphExecutor,
+    SingleQuantumExecutor,
+    register_graph_dataset_types,
+    write_init_outputs,
+)
 from ._pipeline import Contract, Pipeline, evaluate_contract
 from ._pipeline_graph import DatasetTypeNode, Edge, PipelineGraph, StepDefinition, TaskNode
 from ._pipeline_task import ButlerQuantumContext, DeferredDatasetHandle, PipelineTask, QuantumContext
+from ._quantum_graph import (
+    OutputExistsError,
+    Quantum,
+    QuantumGraph,
+    build_quantum_graph,
+    config_dataset_type,
+    log_dataset_type,
+    metadata_dataset_type,
+)
 from ._struct import Struct
 from ._task import PeriodicLogger, Task, periodic_logger, timed
 from ._task_metadata import TaskMetadata
@@ -67,12 +85,14 @@ __all__ = [
     "DeferredDatasetHandle",
     "DimensionedConnection",
     "Edge",
+    "ExecutionReport",
     "FrozenConfigError",
     "InitInput",
     "InitOutput",
     "Input",
     "NoWorkFound",
     "Output",
+    "OutputExistsError",
     "PeriodicLogger",
     "PipeBaseError",
     "Pipeline",
@@ -84,17 +104,28 @@ __all__ = [
     "PipelineTaskConnections",
     "PrerequisiteInput",
     "PrerequisiteMissingError",
+    "Quantum",
     "QuantumContext",
+    "QuantumGraph",
+    "QuantumReport",
     "Registry",
     "RegistryField",
+    "SerialGraphExecutor",
+    "SingleQuantumExecutor",
     "StepDefinition",
     "Struct",
     "Task",
     "TaskMetadata",
     "TaskNode",
     "__version__",
+    "build_quantum_graph",
+    "config_dataset_type",
     "evaluate_contract",
+    "log_dataset_type",
+    "metadata_dataset_type",
     "periodic_logger",
+    "register_graph_dataset_types",
     "split_override",
     "timed",
+    "write_init_outputs",
 ]

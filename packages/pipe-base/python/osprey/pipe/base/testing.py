@@ -3,7 +3,8 @@
 The toy tasks (``AddTask`` -> ``ScaleTask``) pass ``{"value": x}`` dicts
 (``StructuredDataDict``) along ``instrument, visit, detector``; they are what the tests,
 the docs and ``bench/`` build pipelines from. ``ScaleTask`` has a retargetable ``clip``
-subtask (`ClipTask` or `AbsClipTask`).
+subtask (`ClipTask` or `AbsClipTask`). ``FlakyAddTask`` is an ``AddTask`` that raises for
+chosen input values (to test failure handling in executors).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ __all__ = [
     "AddTask",
     "ClipConfig",
     "ClipTask",
+    "FlakyAddConfig",
+    "FlakyAddTask",
     "InMemoryQuantumContext",
     "ScaleConfig",
     "ScaleConnections",
@@ -121,6 +124,24 @@ class AddTask(PipelineTask[AddConfig, AddConnections]):
 
     @timed
     def run(self, *, input_value: dict) -> Struct:
+        return Struct(output_value={"value": input_value["value"] + self.config.addend})
+
+
+class FlakyAddConfig(AddConfig):
+    """Config of `FlakyAddTask`."""
+
+    fail_on: list[float] = Field(default_factory=list, description="Input values that make run() raise.")
+
+
+class FlakyAddTask(PipelineTask[FlakyAddConfig, AddConnections]):
+    """`AddTask` that raises `RuntimeError` when the input value is in ``config.fail_on``."""
+
+    default_name = "flaky_add"
+
+    def run(self, *, input_value: dict) -> Struct:
+        self.log.info("adding %s to %s", self.config.addend, input_value["value"])
+        if input_value["value"] in self.config.fail_on:
+            raise RuntimeError(f"injected failure for value {input_value['value']}")
         return Struct(output_value={"value": input_value["value"] + self.config.addend})
 
 
