@@ -16,6 +16,8 @@ MODULES = [
     "_dataset_ref",
     "_dataset_type",
     "_exceptions",
+    "_file_dataset",
+    "_repo_transfer",
     "_storage_class",
     "_timespan",
     "dimensions._coordinate",

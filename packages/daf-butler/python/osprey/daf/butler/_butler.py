@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osprey.utils import get_logger
 
@@ -17,16 +17,20 @@ from ._exceptions import (
     ButlerConfigError,
     DatasetNotFoundError,
     DatasetTypeError,
+    DatastoreError,
     MissingCollectionError,
     StorageClassError,
 )
+from ._file_dataset import FileDataset
 from ._storage_class import StorageClassFactory
 from ._timespan import Timespan
-from .datastore import Datastore, FileDatastore, InMemoryDatastore
+from .datastore import Datastore, FileDatastore, InMemoryDatastore, StagedWrite
+from .datastore._base import TRANSFER_MODES
 from .dimensions import DimensionUniverse
-from .queries import QueryEngine, QueryResults
-from .queries._wildcards import expand_wildcards, flatten
 from .registry import CollectionSearch, Database, Registry
+
+if TYPE_CHECKING:
+    from .queries import QueryEngine, QueryResults
 
 __all__ = ["Butler"]
 
@@ -198,6 +202,8 @@ class Butler:
         if run not in self._known_runs:
             self._registry.register_run(run)
             self._known_runs.add(run)
+            if self._registry.db.in_transaction:  # a rolled-back registration must be redone
+                self._registry.db.register_undo(lambda: self._known_runs.discard(run))
 
     # ------------------------------------------------------------------ writes
     def put(
@@ -260,6 +266,240 @@ class Butler:
             raise
         _log.verbose("put %s", ref)
         return ref
+
+    def ingest(
+        self,
+        *datasets: FileDataset,
+        transfer: str | None = "auto",
+        run: str | None = None,
+        id_generation: DatasetIdGenEnum = DatasetIdGenEnum.UNIQUE,
+    ) -> list[DatasetRef]:
+        """Register existing files as datasets, all or none.
+
+        Parameters
+        ----------
+        *datasets : `FileDataset`
+            Each file with a resolved ref, or a dataset type and data ID.
+        transfer : `str` or None
+            ``"copy"``, ``"move"`` (the original is deleted only after the commit),
+            ``"link"`` (hard link, else symlink), ``"symlink"``, ``"relsymlink"``,
+            ``"hardlink"``, ``"direct"`` (use the file where it is, by absolute path; it is
+            never deleted by the Butler), None (the file is already inside the datastore
+            root) or ``"auto"`` (None when inside the root, ``"copy"`` otherwise).
+        run : `str`, optional
+            RUN collection of datasets given without a ref; the Butler's run otherwise.
+        id_generation : `DatasetIdGenEnum`
+            How new dataset IDs are made.
+
+        Returns
+        -------
+        refs : `list` [`DatasetRef`]
+            One per file, in order.
+
+        Raises
+        ------
+        ConflictingDefinitionError
+            A dataset of the same type, run and data ID (or UUID) exists; nothing is kept.
+        DatastoreError
+            A file is missing, cannot be transferred, or its destination is taken.
+        """
+        if transfer not in TRANSFER_MODES:
+            raise DatastoreError(f"unknown transfer mode {transfer!r}; choose one of {TRANSFER_MODES}")
+        refs = self._resolve_file_datasets(datasets, run, id_generation)
+        self._ingest_refs([(ref, ds.path, ds.formatter) for ref, ds in zip(refs, datasets, strict=True)], transfer)
+        _log.verbose("ingested %d file(s) with transfer=%s", len(refs), transfer)
+        return refs
+
+    def _resolve_file_datasets(
+        self, datasets: Sequence[FileDataset], run: str | None, id_generation: DatasetIdGenEnum
+    ) -> list[DatasetRef]:
+        refs: list[DatasetRef | None] = [None] * len(datasets)
+        pending: dict[str, tuple[DatasetType, list[int]]] = {}
+        for i, ds in enumerate(datasets):
+            if not isinstance(ds, FileDataset):
+                raise DatasetTypeError(f"ingest takes FileDataset objects, got {type(ds).__name__}")
+            if ds.ref is not None:
+                self._registry._storage(ds.ref.dataset_type)
+                self._ensure_run(ds.ref.run)
+                refs[i] = ds.ref
+                continue
+            assert ds.dataset_type is not None
+            dataset_type, component = self._resolve_dataset_type(ds.dataset_type)
+            if component is not None:
+                raise DatasetTypeError(f"cannot ingest a component ({ds.dataset_type!r}); ingest the whole dataset")
+            pending.setdefault(dataset_type.name, (dataset_type, []))[1].append(i)
+        if pending:
+            run = run or self.run
+            if run is None:
+                raise MissingCollectionError("ingest needs a run: pass run=... or open the Butler with run=...")
+            self._ensure_run(run)
+            for dataset_type, indices in pending.values():
+                made = self._registry.make_refs(
+                    dataset_type, [datasets[i].data_id for i in indices], run, id_generation
+                )
+                for i, ref in zip(indices, made, strict=True):
+                    refs[i] = ref
+        return [r for r in refs if r is not None]
+
+    def _ingest_refs(self, items: Sequence[tuple[DatasetRef, Any, str | None]], transfer: str | None) -> None:
+        """Stage each (ref, path, formatter) outside the lock, then insert rows and files in one transaction."""
+        staged: list[StagedWrite] = []
+        try:
+            for ref, path, formatter in items:
+                staged.append(self._datastore.stage_ingest(path, ref, formatter, transfer))
+            groups: dict[tuple[str, str], list[DatasetRef]] = {}
+            for ref, _, _ in items:
+                groups.setdefault((ref.dataset_type.name, ref.run), []).append(ref)
+            with self._registry.transaction():
+                for group in groups.values():
+                    self._registry.insert_refs(group)
+                self._datastore.commit(staged)
+        except BaseException:
+            self._datastore.discard(staged)
+            raise
+
+    # ------------------------------------------------------------------ between repositories
+    def export(
+        self,
+        filename: str | Path,
+        *,
+        datasets: Iterable[DatasetRef] = (),
+        collections: Any = None,
+        dimension_records: Iterable[str] = (),
+        include_dimension_records: bool = True,
+        directory: str | Path | None = None,
+        transfer: str | None = "copy",
+    ) -> Path:
+        """Write datasets, collections and dimension records to a YAML export file.
+
+        Parameters
+        ----------
+        filename : `str` or `pathlib.Path`
+            The YAML file to write.
+        datasets : iterable of `DatasetRef`
+            Datasets to export (with their runs, dataset types and, unless
+            ``include_dimension_records`` is False, the dimension records their data IDs need).
+        collections : name, pattern or sequence, optional
+            Collections to export with their content: a RUN's datasets, a TAGGED
+            collection's members, a CALIBRATION collection's validity ranges, a CHAINED
+            collection's children (exported too).
+        dimension_records : iterable of `str`
+            Elements whose records are all exported (e.g. ``["visit_definition"]``).
+        directory : `str` or `pathlib.Path`, optional
+            Transfer the files here (keeping their relative datastore paths); the export
+            file's paths are then relative to it. Without it they are absolute paths into
+            this repository.
+        transfer : `str` or None
+            ``"copy"`` (default), ``"link"``, ``"symlink"``, ``"relsymlink"``, ``"hardlink"``,
+            or None to leave the files where they are.
+
+        Returns
+        -------
+        path : `pathlib.Path`
+            The export file.
+        """
+        from ._repo_transfer import build_export, write_export
+
+        document = build_export(
+            self,
+            datasets=datasets,
+            collections=collections,
+            elements=dimension_records,
+            include_dimension_records=include_dimension_records,
+            directory=directory,
+            transfer=transfer,
+        )
+        return write_export(document, filename)
+
+    def import_(
+        self,
+        filename: str | Path,
+        *,
+        directory: str | Path | None = None,
+        transfer: str | None = "auto",
+        skip_dimensions: Iterable[str] = (),
+    ) -> list[DatasetRef]:
+        """Load an export file: dimension records, dataset types, collections, datasets (same UUIDs).
+
+        Everything happens in one transaction: on any error nothing is registered and no
+        transferred file remains. Existing identical dimension records are kept.
+
+        Parameters
+        ----------
+        filename : `str` or `pathlib.Path`
+            The export YAML, or a directory holding ``export.yaml``.
+        directory : `str` or `pathlib.Path`, optional
+            Where relative file paths start; the export file's directory by default.
+        transfer : `str` or None
+            How files come in (as for `ingest`; ``"auto"`` copies files from outside the
+            datastore root).
+        skip_dimensions : iterable of `str`
+            Elements whose records are not imported.
+
+        Returns
+        -------
+        refs : `list` [`DatasetRef`]
+            The datasets imported.
+        """
+        from ._repo_transfer import import_document, read_export
+
+        if transfer not in TRANSFER_MODES:
+            raise DatastoreError(f"unknown transfer mode {transfer!r}; choose one of {TRANSFER_MODES}")
+        path = Path(filename)
+        if path.is_dir():
+            path = path / "export.yaml"
+        document = read_export(path)
+        refs = import_document(
+            self,
+            document,
+            directory=directory if directory is not None else path.parent,
+            transfer=transfer,
+            skip_dimensions=skip_dimensions,
+        )
+        _log.info("imported %d dataset(s) from %s", len(refs), path)
+        return refs
+
+    def transfer_from(
+        self,
+        source: Butler,
+        refs: Iterable[DatasetRef],
+        *,
+        transfer: str | None = "copy",
+        register_dataset_types: bool = True,
+        transfer_dimensions: bool = True,
+    ) -> list[DatasetRef]:
+        """Copy datasets (same UUIDs, runs, data IDs) from another repository into this one.
+
+        Their runs are registered here, their dataset types too (with
+        ``register_dataset_types``), and the dimension records they need are inserted
+        unless present (with ``transfer_dimensions``). Datasets already here (same UUID)
+        are skipped. One transaction: on error nothing is added.
+
+        Returns
+        -------
+        refs : `list` [`DatasetRef`]
+            The datasets added.
+        """
+        from ._repo_transfer import build_export, import_document
+
+        if transfer not in TRANSFER_MODES:
+            raise DatastoreError(f"unknown transfer mode {transfer!r}; choose one of {TRANSFER_MODES}")
+        refs = list(refs)
+        present = self._registry.existing_dataset_ids(r.id for r in refs)
+        wanted = [r for r in refs if r.id not in present]
+        document = build_export(
+            source, datasets=wanted, include_dimension_records=transfer_dimensions, directory=None, transfer=None
+        )
+        added = import_document(
+            self,
+            document,
+            directory=None,
+            transfer=transfer,
+            skip_existing_datasets=True,
+            register_dataset_types=register_dataset_types,
+        )
+        _log.info("transferred %d of %d dataset(s) from %s", len(added), len(refs), source.root)
+        return added
 
     def remove_runs(self, names: Iterable[str], *, unstore: bool = True, unlink_from_chains: bool = False) -> None:
         """Remove RUN collections with all their datasets.
@@ -358,10 +598,13 @@ class Butler:
         timespan: Timespan | None = None,
         **kwargs: Any,
     ) -> bool:
-        """True when the dataset is registered along the search path and its content is stored."""
+        """True when the dataset is registered along the search path and its content is stored.
+
+        A collection that does not exist holds nothing, so it gives False too.
+        """
         try:
             ref = self._ref_for_read(dataset_type_or_ref, data_id, collections, timespan, kwargs)
-        except DatasetNotFoundError:
+        except (DatasetNotFoundError, MissingCollectionError):  # no such collection: nothing in it
             return False
         return self._datastore.exists(ref)
 
@@ -375,6 +618,8 @@ class Butler:
     def _queries(self) -> QueryEngine:
         engine = self.__dict__.get("_query_engine")
         if engine is None:
+            from .queries import QueryEngine  # the query language is loaded on first query
+
             engine = self.__dict__["_query_engine"] = QueryEngine(self._registry)
         return engine
 
@@ -495,6 +740,8 @@ class Butler:
     ) -> list[str]:
         """Collection names matching names/patterns/regexes (same rules as queries), sorted."""
         available = self._registry.query_collections("*", collection_types)
+        from .queries._wildcards import expand_wildcards, flatten
+
         return sorted(flatten(expand_wildcards(pattern, available)))
 
     def query_dataset_types(self, pattern: Any = ...) -> list[DatasetType]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,8 +18,9 @@ __all__ = ["StorageClass", "StorageClassFactory", "import_dotted"]
 DEFAULT_STORAGE_CLASSES = Path(__file__).with_name("configs") / "storage_classes.yaml"
 
 
+@functools.lru_cache(maxsize=512)
 def import_dotted(path: str) -> Any:
-    """Import ``package.module.Name`` and return ``Name``."""
+    """Import ``package.module.Name`` and return ``Name`` (remembered once found)."""
     module_name, _, attr = path.rpartition(".")
     if not module_name:
         raise StorageClassError(f"{path!r} is not a dotted path of the form 'package.module.Name'")

@@ -20,10 +20,12 @@ import yaml
 from .._butler import Butler
 from .._collection_type import CollectionType
 from .._config import ButlerConfig
+from .._dataset_ref import DatasetIdGenEnum
+from .._file_dataset import FileDataset
 from .._timespan import Timespan
 from ..queries._parser import parse_time_literal
 
-__all__ = ["ENTRY_POINT_GROUP", "cli", "format_table", "main"]
+__all__ = ["ENTRY_POINT_GROUP", "cli", "format_table", "main", "read_file_table"]
 
 ENTRY_POINT_GROUP = "osprey.butler.cli"
 
@@ -444,6 +446,217 @@ def remove_collections(repo: str, patterns: tuple[str, ...], no_confirm: bool) -
             return
         butler.remove_collections(names)
     click.echo(f"Removed {len(names)} collection(s).")
+
+
+_TRANSFER_CHOICES = ["auto", "copy", "move", "link", "symlink", "relsymlink", "hardlink", "direct"]
+
+
+def _data_id_value(butler: Butler, key: str, text: str) -> Any:
+    """A data ID value read from text: an integer when the dimension's key is one."""
+    key_spec = getattr(butler.universe[key], "key", None)
+    if key_spec is not None and key_spec.type == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise click.ClickException(f"{key} must be an integer, got {text!r}") from None
+    return text
+
+
+def read_file_table(path: str) -> tuple[list[str], list[list[str]]]:
+    """Read a table of files: a header line then one row per file.
+
+    Lines starting with ``#`` are skipped (so ECSV headers are ignored); the delimiter is
+    a comma, a tab, or runs of blanks, whichever the header uses. Returns (header, rows).
+    """
+    import csv
+
+    with open(path, newline="") as stream:
+        lines = [line for line in stream.read().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise click.ClickException(f"{path} has no header line")
+    if "," in lines[0] or "\t" in lines[0]:
+        delimiter = "," if "," in lines[0] else "\t"
+        rows = [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delimiter)]
+    else:
+        rows = [line.split() for line in lines]
+    header, body = rows[0], rows[1:]
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise click.ClickException(f"{path}: row {number} has {len(row)} values but the header has {len(header)}")
+    return header, body
+
+
+@cli.command("ingest-files")
+@_repo
+@click.argument("dataset_type")
+@click.argument("run")
+@click.argument("table_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--data-id", "data_ids", multiple=True, help="KEY=VALUE added to every row's data ID (repeatable).")
+@click.option("--formatter", default=None, help="Dotted path of the formatter that reads the files.")
+@click.option(
+    "--id-generation-mode",
+    type=click.Choice([m.name for m in DatasetIdGenEnum]),
+    default="UNIQUE",
+    show_default=True,
+    help="Random or deterministic dataset IDs.",
+)
+@click.option("--prefix", default=None, help="Directory that relative paths in the table are relative to.")
+@click.option("--transfer", type=click.Choice(_TRANSFER_CHOICES), default="auto", show_default=True)
+def ingest_files(
+    repo: str,
+    dataset_type: str,
+    run: str,
+    table_file: str,
+    data_ids: tuple[str, ...],
+    formatter: str | None,
+    id_generation_mode: str,
+    prefix: str | None,
+    transfer: str,
+) -> None:
+    """Ingest the files listed in TABLE_FILE as DATASET_TYPE datasets in RUN.
+
+    TABLE_FILE is a CSV (or tab/blank-separated) table with a header: a column named
+    path, file or uri (otherwise the first column) holds the file names, the others are
+    dimension values of each file's data ID.
+    """
+    from pathlib import Path
+
+    header, rows = read_file_table(table_file)
+    path_column = next((c for c in ("path", "file", "uri") if c in header), header[0])
+    base = Path(prefix) if prefix else Path(table_file).parent
+    with _open(repo) as butler:
+        common = {k: _data_id_value(butler, k, v) for k, v in _bind_pairs(data_ids).items()}
+        datasets = []
+        for row in rows:
+            values = dict(zip(header, row, strict=True))
+            file = values.pop(path_column)
+            if file.startswith("file://"):
+                file = file[len("file://") :]
+            data_id = {**common, **{k: _data_id_value(butler, k, v) for k, v in values.items()}}
+            path = Path(file) if Path(file).is_absolute() else base / file
+            datasets.append(FileDataset(path, dataset_type=dataset_type, data_id=data_id, formatter=formatter))
+        refs = butler.ingest(*datasets, transfer=transfer, run=run, id_generation=DatasetIdGenEnum[id_generation_mode])
+    click.echo(f"Ingested {len(refs)} {dataset_type} file(s) into {run} (transfer={transfer})")
+
+
+@cli.command("export")
+@_repo
+@click.argument("filename")
+@click.option("--datasets", "dataset_types", multiple=True, help="Only datasets of these types (names or patterns).")
+@_collections
+@_where
+@_bind_opt
+@click.option("--dimension-records", "elements", multiple=True, help="Also export every record of these elements.")
+@click.option("--directory", default=None, help="Transfer the files into this directory (paths relative to it).")
+@click.option(
+    "--transfer",
+    type=click.Choice(["copy", "link", "symlink", "relsymlink", "hardlink"]),
+    default="copy",
+    show_default=True,
+    help="How files go into --directory.",
+)
+def export(
+    repo: str,
+    filename: str,
+    dataset_types: tuple[str, ...],
+    collections: tuple[str, ...],
+    where: str,
+    binds: tuple[str, ...],
+    elements: tuple[str, ...],
+    directory: str | None,
+    transfer: str,
+) -> None:
+    """Export collections and/or datasets of REPO to the YAML file FILENAME.
+
+    With --collections only, the collections are exported with all their content; with
+    --datasets or --where, only the matching datasets (searched in --collections, all
+    collections by default, every match) and what they need.
+    """
+    with _open(repo) as butler:
+        if dataset_types or where:
+            refs = butler.query_datasets(
+                list(dataset_types) or ...,
+                _split(collections) or ...,
+                where=where,
+                bind=_bind(binds),
+                find_first=False,
+            )
+            path = butler.export(
+                filename, datasets=refs, dimension_records=elements, directory=directory, transfer=transfer
+            )
+            what = f"{len(refs)} dataset(s)"
+        else:
+            names = butler.query_collections(_split(collections) or ...)
+            path = butler.export(
+                filename, collections=names, dimension_records=elements, directory=directory, transfer=transfer
+            )
+            what = f"{len(names)} collection(s)"
+    click.echo(f"Exported {what} to {path}")
+
+
+@cli.command("import")
+@_repo
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--directory", default=None, help="Where relative file paths start (the export file's directory).")
+@click.option("--transfer", type=click.Choice(_TRANSFER_CHOICES), default="auto", show_default=True)
+@click.option("--skip-dimensions", "skip", multiple=True, help="Do not import records of these elements.")
+def import_(repo: str, path: str, directory: str | None, transfer: str, skip: tuple[str, ...]) -> None:
+    """Import the export file PATH (or PATH/export.yaml) into REPO."""
+    with _open(repo) as butler:
+        refs = butler.import_(path, directory=directory, transfer=transfer, skip_dimensions=skip)
+    click.echo(f"Imported {len(refs)} dataset(s) into {repo}")
+
+
+@cli.command("transfer-datasets")
+@click.argument("source")
+@click.argument("dest")
+@click.argument("dataset_types", nargs=-1)
+@_collections
+@_where
+@_bind_opt
+@click.option("--find-first/--no-find-first", default=False, show_default=True, help="First collection wins.")
+@click.option("--transfer", type=click.Choice(_TRANSFER_CHOICES), default="copy", show_default=True)
+@click.option("--register-dataset-types/--no-register-dataset-types", default=True, show_default=True)
+@click.option("--transfer-dimensions/--no-transfer-dimensions", default=True, show_default=True)
+def transfer_datasets(
+    source: str,
+    dest: str,
+    dataset_types: tuple[str, ...],
+    collections: tuple[str, ...],
+    where: str,
+    binds: tuple[str, ...],
+    find_first: bool,
+    transfer: str,
+    register_dataset_types: bool,
+    transfer_dimensions: bool,
+) -> None:
+    """Copy datasets of DATASET_TYPES (all by default) from repository SOURCE to DEST."""
+    with _open(source) as src, _open(dest) as dst:
+        refs = src.query_datasets(
+            list(dataset_types) or ...,
+            _split(collections) or ...,
+            where=where,
+            bind=_bind(binds),
+            find_first=find_first,
+        )
+        added = dst.transfer_from(
+            src,
+            refs,
+            transfer=transfer,
+            register_dataset_types=register_dataset_types,
+            transfer_dimensions=transfer_dimensions,
+        )
+    click.echo(f"Transferred {len(added)} of {len(refs)} dataset(s) from {source} to {dest}")
+
+
+def _bind_pairs(values: Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}")
+        out[name.strip()] = text.strip()
+    return out
 
 
 @cli.command("config-dump")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from .._dataset_ref import DatasetRef
 
 __all__ = ["Datastore", "StagedWrite"]
+
+TRANSFER_MODES = ("auto", "copy", "move", "link", "symlink", "relsymlink", "hardlink", "direct", None)
+"""How `Datastore.stage_ingest` brings an existing file in (None: it is already in place)."""
 
 
 class StagedWrite:
@@ -36,6 +40,17 @@ class Datastore(ABC):
     @abstractmethod
     def stage(self, obj: Any, ref: DatasetRef) -> StagedWrite:
         """Serialise ``obj`` for ``ref`` without making it visible."""
+
+    @abstractmethod
+    def stage_ingest(
+        self, path: str | Path, ref: DatasetRef, formatter: str | None, transfer: str | None
+    ) -> StagedWrite:
+        """Bring an existing file in for ``ref`` (see `TRANSFER_MODES`) without making it visible.
+
+        ``formatter`` is a dotted `Formatter` path; None uses the one configured for the
+        dataset type or its storage class. The user's file is never deleted here; a
+        ``"move"`` removes it only after the transaction that commits it.
+        """
 
     @abstractmethod
     def commit(self, staged: Iterable[StagedWrite]) -> None:

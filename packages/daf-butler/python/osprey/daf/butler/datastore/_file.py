@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from .._dataset_ref import DatasetRef
 from .._exceptions import DatasetNotFoundError, DatastoreError, FormatterError, StorageClassError
 from .._storage_class import StorageClassFactory, import_dotted
 from ..registry._database import Database
-from ._base import Datastore, StagedWrite
+from ._base import TRANSFER_MODES, Datastore, StagedWrite
 from ._templates import DEFAULT_TEMPLATE, FileTemplate
 from .formatters import Formatter
 
@@ -26,6 +29,33 @@ __all__ = ["FileDatastore"]
 _log = get_logger(__name__)
 
 RECORDS_TABLE = "file_datastore_records"
+
+# An ingested file keeps its own extension when it looks like one (".fits", ".fits.fz").
+_EXTENSION = re.compile(r"^(\.[A-Za-z0-9_]{1,12}){1,3}$")
+
+
+def _transfer_file(src: Path, dest: str, mode: str) -> None:
+    """Create ``dest`` (which must not exist) from ``src`` by copy, hard link or symlink."""
+    if mode == "copy":
+        shutil.copyfile(src, dest)
+    elif mode == "hardlink":
+        os.link(src, dest)
+    elif mode == "symlink":
+        os.symlink(src, dest)
+    elif mode == "relsymlink":
+        os.symlink(os.path.relpath(src, os.path.dirname(dest)), dest)
+    elif mode in ("link", "move"):
+        # A hard link when source and destination share a file system; otherwise a
+        # symlink ("link") or a copy ("move": the source is deleted after commit).
+        try:
+            os.link(src, dest)
+        except OSError:
+            if mode == "link":
+                os.symlink(src, dest)
+            else:
+                shutil.copyfile(src, dest)
+    else:
+        raise DatastoreError(f"unknown transfer mode {mode!r}; choose one of {TRANSFER_MODES}")
 
 
 def _file_checksum(path: str | Path, algorithm: str) -> str:
@@ -81,7 +111,9 @@ class FileDatastore(Datastore):
         if checksum is not None and checksum not in hashlib.algorithms_available:
             raise DatastoreError(f"unknown checksum algorithm {checksum!r}")
         self.checksum = checksum
+        self._formatter_classes: dict[str, type[Formatter]] = {}
         self.table = self.define_table(db.metadata)
+        self._record_select = sa.select(self.table).where(self.table.c.dataset_id == sa.bindparam("dataset_id"))
 
     @staticmethod
     def define_table(metadata: sa.MetaData) -> sa.Table:
@@ -125,11 +157,13 @@ class FileDatastore(Datastore):
             )
         return storage_class.formatter
 
-    @staticmethod
-    def _formatter(path: str) -> Formatter:
-        cls = import_dotted(path)
-        if not (isinstance(cls, type) and issubclass(cls, Formatter)):
-            raise StorageClassError(f"{path!r} is not a Formatter subclass")
+    def _formatter(self, path: str) -> Formatter:
+        cls = self._formatter_classes.get(path)
+        if cls is None:
+            cls = import_dotted(path)
+            if not (isinstance(cls, type) and issubclass(cls, Formatter)):
+                raise StorageClassError(f"{path!r} is not a Formatter subclass")
+            self._formatter_classes[path] = cls
         return cls()
 
     def path_of(self, ref: DatasetRef, extension: str) -> tuple[str, Path]:
@@ -142,7 +176,60 @@ class FileDatastore(Datastore):
             raise DatastoreError(f"path {relative!r} for {ref} escapes the datastore root {self.root}")
         return relative, absolute
 
+    def is_inside(self, path: str | Path) -> bool:
+        """True when ``path`` (made absolute) lies under the datastore root."""
+        absolute = os.path.abspath(path)
+        return os.path.commonpath([absolute, str(self.root)]) == str(self.root)
+
     # ------------------------------------------------------------------ writes
+    def stage_ingest(
+        self, path: str | Path, ref: DatasetRef, formatter: str | None, transfer: str | None
+    ) -> StagedWrite:
+        if transfer not in TRANSFER_MODES:
+            raise DatastoreError(f"unknown transfer mode {transfer!r}; choose one of {TRANSFER_MODES}")
+        src = Path(os.path.abspath(path))
+        if not src.is_file():
+            raise DatastoreError(f"cannot ingest {ref}: {src} is not an existing file")
+        formatter_path = formatter or self._formatter_path(ref)
+        formatter_obj = self._formatter(formatter_path)
+        storage_class = self.storage_classes[ref.dataset_type.storage_class]
+        inside = self.is_inside(src)
+        if transfer == "auto":
+            transfer = None if inside else "copy"
+        tmp: str | None = None
+        move_from: str | None = None
+        if transfer is None or transfer == "direct":
+            if transfer is None and not inside:
+                raise DatastoreError(
+                    f"cannot ingest {src} in place: it is outside the datastore root {self.root} "
+                    "(use transfer='copy', 'link', 'direct', ...)"
+                )
+            # In place: a relative path (owned by the datastore, deleted with the
+            # dataset); "direct" outside the root: the absolute path, never deleted.
+            relative = src.relative_to(self.root).as_posix() if inside else str(src)
+            final = src
+        else:
+            suffixes = "".join(src.suffixes)
+            extension = suffixes[1:] if _EXTENSION.match(suffixes) else formatter_obj.extension
+            relative, final = self.path_of(ref, extension)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = str(final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp")
+            try:
+                _transfer_file(src, tmp, transfer)
+            except OSError as err:
+                raise DatastoreError(f"cannot {transfer} {src} to {final} for {ref}: {err}") from None
+            if transfer == "move":
+                move_from = str(src)
+        row = {
+            "dataset_id": ref.id,
+            "path": relative,
+            "formatter": formatter_path,
+            "storage_class": storage_class.name,
+            "checksum": _file_checksum(src, self.checksum) if self.checksum else None,
+            "file_size": src.stat().st_size,
+        }
+        return StagedWrite(ref, {"tmp": tmp, "final": str(final), "row": row, "move_from": move_from})
+
     def stage(self, obj: Any, ref: DatasetRef) -> StagedWrite:
         storage_class = self.storage_classes[ref.dataset_type.storage_class]
         storage_class.validate_instance(obj, f"put of {ref.dataset_type.name!r} {ref.data_id}")
@@ -175,7 +262,7 @@ class FileDatastore(Datastore):
         staged = list(staged)
         if not staged:
             return
-        with self.db.transaction() as conn:
+        with self.db.transaction(savepoint=False) as conn:
             try:
                 with self.db.transaction():
                     conn.execute(self.table.insert(), [s.payload["row"] for s in staged])
@@ -185,21 +272,43 @@ class FileDatastore(Datastore):
                     f"cannot record files {paths[:3]}{'...' if len(paths) > 3 else ''}: a path is already used by "
                     f"another dataset (check the file templates) ({getattr(err, 'orig', err)})"
                 ) from None
+            moved: list[str] = []
             for item in staged:
+                tmp = item.payload["tmp"]
+                if tmp is None:  # ingested in place: nothing to rename, nothing to undo
+                    continue
                 final = item.payload["final"]
-                os.replace(item.payload["tmp"], final)
-                self.db.register_undo(lambda final=final: os.unlink(final) if os.path.exists(final) else None)
+                os.replace(tmp, final)
+                self.db.register_undo(lambda final=final: os.unlink(final) if os.path.lexists(final) else None)
+                if item.payload.get("move_from"):
+                    moved.append(item.payload["move_from"])
+            if moved:
+                self.db.on_commit(lambda: [os.unlink(p) for p in moved if os.path.lexists(p)])
 
     def discard(self, staged: Iterable[StagedWrite]) -> None:
         for item in staged:
             tmp = item.payload["tmp"]
-            if os.path.exists(tmp):
+            if tmp is not None and os.path.lexists(tmp):
                 os.unlink(tmp)
 
     # ------------------------------------------------------------------ reads
     def _record(self, ref: DatasetRef) -> Mapping[str, Any] | None:
         with self.db.connection() as conn:
-            return conn.execute(sa.select(self.table).where(self.table.c.dataset_id == ref.id)).mappings().first()
+            return conn.execute(self._record_select, {"dataset_id": ref.id}).mappings().first()
+
+    def records(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        """Records (path, formatter, storage_class, checksum, file_size) of many datasets."""
+        ids = list(ids)
+        out: dict[uuid.UUID, dict[str, Any]] = {}
+        with self.db.connection() as conn:
+            for start in range(0, len(ids), 500):
+                stmt = sa.select(self.table).where(self.table.c.dataset_id.in_(ids[start : start + 500]))
+                out.update((row["dataset_id"], dict(row)) for row in conn.execute(stmt).mappings())
+        return out
+
+    def absolute_path(self, relative: str) -> Path:
+        """Absolute path of a recorded file (recorded paths are relative to the root, or absolute)."""
+        return self.root / relative
 
     def get_path(self, ref: DatasetRef) -> Path:
         """Absolute path of the file holding ``ref``."""
@@ -249,7 +358,8 @@ class FileDatastore(Datastore):
             for start in range(0, len(ids), 500):
                 part = ids[start : start + 500]
                 rows = conn.execute(sa.select(self.table.c.path).where(self.table.c.dataset_id.in_(part)))
-                paths.extend(self.root / p for p in rows.scalars())
+                # Absolute paths were ingested with transfer="direct": not ours to delete.
+                paths.extend(self.root / p for p in rows.scalars() if not os.path.isabs(p))
                 conn.execute(self.table.delete().where(self.table.c.dataset_id.in_(part)))
 
         def unlink_all() -> None:

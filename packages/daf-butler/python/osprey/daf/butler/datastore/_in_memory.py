@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from .._dataset_ref import DatasetRef
-from .._exceptions import DatasetNotFoundError
-from .._storage_class import StorageClassFactory
+from .._exceptions import DatasetNotFoundError, DatastoreError, FormatterError, StorageClassError
+from .._storage_class import StorageClassFactory, import_dotted
 from ..registry._database import Database
-from ._base import Datastore, StagedWrite
-from .formatters import extract_component
+from ._base import TRANSFER_MODES, Datastore, StagedWrite
+from .formatters import Formatter, extract_component
 
 __all__ = ["InMemoryDatastore"]
 
@@ -29,6 +30,25 @@ class InMemoryDatastore(Datastore):
 
     def stage(self, obj: Any, ref: DatasetRef) -> StagedWrite:
         return StagedWrite(ref, copy.deepcopy(obj))
+
+    def stage_ingest(
+        self, path: str | Path, ref: DatasetRef, formatter: str | None, transfer: str | None
+    ) -> StagedWrite:
+        """Read the file with its formatter and keep the object (the file itself is left alone)."""
+        if transfer not in TRANSFER_MODES:
+            raise DatastoreError(f"unknown transfer mode {transfer!r}; choose one of {TRANSFER_MODES}")
+        storage_class = self.storage_classes[ref.dataset_type.storage_class]
+        formatter_path = formatter or storage_class.formatter
+        if formatter_path is None:
+            raise StorageClassError(f"storage class {storage_class.name!r} has no formatter to read {path}")
+        cls = import_dotted(formatter_path)
+        if not (isinstance(cls, type) and issubclass(cls, Formatter)):
+            raise StorageClassError(f"{formatter_path!r} is not a Formatter subclass")
+        try:
+            obj = cls().read(str(path))
+        except Exception as err:
+            raise FormatterError(f"{formatter_path} failed to read {path} for {ref}: {err}") from err
+        return StagedWrite(ref, obj)
 
     def commit(self, staged: Iterable[StagedWrite]) -> None:
         for item in staged:

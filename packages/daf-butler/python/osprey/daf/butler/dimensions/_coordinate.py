@@ -62,6 +62,18 @@ class DataCoordinate(Mapping[str, DataIdValue]):
         self._records = dict(records) if records is not None else None
 
     @classmethod
+    def _from_trusted(cls, dimensions: DimensionGroup, values: dict[str, DataIdValue]) -> DataCoordinate:
+        """Build from values already checked, normalised and keyed by names of ``dimensions``.
+
+        For query results read back from the registry; the dict is used as it is.
+        """
+        self = object.__new__(cls)
+        self._dimensions = dimensions
+        self._values = values
+        self._records = None
+        return self
+
+    @classmethod
     def standardize(
         cls,
         data_id: Mapping[str, Any] | None = None,

@@ -121,7 +121,7 @@ class DimensionElement:
             return self.key.name
         return dimension
 
-    @property
+    @cached_property
     def record_fields(self) -> tuple[str, ...]:
         """Names a record of this element has, in table order (region/timespan last)."""
         names = [self.column_name(d) for d in self.required]

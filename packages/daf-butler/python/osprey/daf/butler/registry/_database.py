@@ -9,6 +9,7 @@ checks that must not race (calibration validity) lock the collection row they to
 
 from __future__ import annotations
 
+import operator
 import random
 import threading
 import time
@@ -76,6 +77,7 @@ class Database:
             self.engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
         self.metadata = sqlalchemy.MetaData(schema=namespace)
         self._local = threading.local()
+        self._raw_inserts: dict[tuple, tuple[str, tuple[str, ...]] | None] = {}
 
     # -- SQLite connection set-up ------------------------------------------------------
     def _on_sqlite_connect(self, dbapi_connection: Any, record: Any) -> None:
@@ -122,8 +124,12 @@ class Database:
         raise AssertionError("unreachable")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlalchemy.Connection]:
+    def transaction(self, *, savepoint: bool = True) -> Iterator[sqlalchemy.Connection]:
         """A write transaction; nested calls become savepoints.
+
+        With ``savepoint=False`` a nested call just joins the enclosing transaction (for
+        methods that need a transaction but not their own rollback point; an error in
+        them still rolls back the enclosing savepoint or transaction).
 
         If the block raises, its rows are rolled back and the undo actions registered in
         it (`register_undo`, e.g. deleting files just written) run in reverse order. On
@@ -153,21 +159,59 @@ class Database:
             state.conn, state.frames = None, []
             conn.close()
             self._run(frame.on_commit, "post-commit")
+        elif not savepoint:
+            yield conn
         else:
             frame = _Frame()
-            savepoint = conn.begin_nested()
+            nested = conn.begin_nested()
             state.frames.append(frame)
             try:
                 yield conn
             except BaseException:
                 state.frames.pop()
-                savepoint.rollback()
+                nested.rollback()
                 self._run(reversed(frame.undo), "undo")
                 raise
             state.frames.pop()
-            savepoint.commit()
+            nested.commit()
             state.frames[-1].undo.extend(frame.undo)
             state.frames[-1].on_commit.extend(frame.on_commit)
+
+    def insert_many(self, conn: sqlalchemy.Connection, table: sqlalchemy.Table, rows: list[dict[str, Any]]) -> None:
+        """INSERT many rows that all have the same keys (one executemany).
+
+        On SQLite, when no column needs a bind processor (plain ints, strings, floats,
+        bytes), the compiled INSERT is handed to the driver's ``executemany`` directly
+        with positional parameters, skipping SQLAlchemy's per-row parameter handling;
+        otherwise (and on PostgreSQL, where SQLAlchemy batches rows into multi-row
+        VALUES) it is an ordinary ``conn.execute(table.insert(), rows)``.
+        """
+        if not rows:
+            return
+        if not self.is_sqlite or len(rows) < 64:
+            conn.execute(table.insert(), rows)
+            return
+        columns = tuple(rows[0])
+        key = (table.fullname, columns)
+        plan = self._raw_inserts.get(key)
+        if plan is None:
+            dialect = self.engine.dialect
+            raw = all(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) is None for c in columns)
+            compiled = table.insert().compile(dialect=dialect, column_keys=list(columns)) if raw else None
+            plan = self._raw_inserts[key] = (
+                (compiled.string, tuple(compiled.positiontup or ())) if compiled is not None else None
+            )
+        if plan is None or set(plan[1]) != set(columns):
+            conn.execute(table.insert(), rows)
+            return
+        sql, order = plan
+        getter = operator.itemgetter(*order)
+        try:
+            params = [getter(r) for r in rows] if len(order) > 1 else [(getter(r),) for r in rows]
+        except KeyError:  # rows with different keys: let SQLAlchemy handle (and report) them
+            conn.execute(table.insert(), rows)
+            return
+        conn.exec_driver_sql(sql, params)
 
     @staticmethod
     def _run(actions: Any, what: str) -> None:

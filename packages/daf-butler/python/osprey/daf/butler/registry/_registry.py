@@ -50,6 +50,18 @@ CollectionSearch = str | Sequence[str]
 """One collection name or an ordered sequence of them (CHAINED ones are expanded)."""
 
 
+_PLAIN_TYPES = frozenset({int, str, float, bool, bytes, type(None)})
+_FIELD_SETS: dict[int, tuple[DimensionElement, frozenset[str]]] = {}
+
+
+def _field_set(element: DimensionElement) -> frozenset[str]:
+    """``frozenset(element.record_fields)``, computed once per element object."""
+    cached = _FIELD_SETS.get(id(element))
+    if cached is None or cached[0] is not element:
+        cached = _FIELD_SETS[id(element)] = (element, frozenset(element.record_fields))
+    return cached[1]
+
+
 class _DatasetTypeStorage:
     __slots__ = ("dataset_type", "id", "tags", "calibs")
 
@@ -71,6 +83,9 @@ class Registry:
         self.tables = StaticTables(db.metadata, universe)
         self._dataset_types: dict[str, _DatasetTypeStorage] = {}
         self._collections: dict[str, tuple[int, CollectionType]] = {}
+        # Statements built once and executed with bound parameters (SQLAlchemy then also
+        # reuses their compiled form): the per-dataset paths of put/get/ingest.
+        self._statements: dict[tuple, Any] = {}
 
     # ------------------------------------------------------------------ set-up
     @classmethod
@@ -129,22 +144,56 @@ class Registry:
         return element
 
     def _record_to_row(self, element: DimensionElement, record: DimensionRecord | Mapping[str, Any]) -> dict:
-        if not isinstance(record, DimensionRecord):
-            record = DimensionRecord(element, **record)
-        elif record.element.name != element.name:
-            raise DataIdError(f"a {record.element.name!r} record cannot be inserted as {element.name!r}")
-        values = record.to_dict()
-        for d in element.required:
-            column = element.column_name(d)
-            values[column] = normalize_value(self.universe, d, values[column])
-        if element.spatial:
-            region = values.pop("region")
-            values["region"] = region.encode() if region is not None else None
-        if element.temporal:
-            timespan: Timespan | None = values.pop("timespan")
-            values["timespan_begin"] = timespan.db_begin if timespan is not None else None
-            values["timespan_end"] = timespan.db_end if timespan is not None else None
-        return values
+        return self._records_to_rows(element, [record])[0]
+
+    def _records_to_rows(
+        self, element: DimensionElement, records: Iterable[DimensionRecord | Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Table rows of records, with the checks of `DimensionRecord` (mappings are not turned into one).
+
+        Everything that depends only on the element is worked out once per call, so bulk
+        inserts spend their time per row on dict building and key checks only.
+        """
+        fields = element.record_fields
+        field_set = _field_set(element)
+        keys = [(element.column_name(d), d, self.universe[d].key) for d in element.required]
+        spatial, temporal = element.spatial, element.temporal
+        universe = self.universe
+        rows = []
+        for record in records:
+            if isinstance(record, DimensionRecord):
+                if record.element.name != element.name:
+                    raise DataIdError(f"a {record.element.name!r} record cannot be inserted as {element.name!r}")
+                values = record.to_dict()
+            else:
+                if not record.keys() <= field_set:
+                    DimensionRecord(element, **record)  # raises the error that names the unknown fields
+                values = dict(zip(fields, map(record.get, fields), strict=True))
+                if not _PLAIN_TYPES.issuperset(map(type, values.values())):
+                    values = {k: v.item() if type(v).__module__ == "numpy" else v for k, v in values.items()}
+                timespan = values.get("timespan")
+                if timespan is not None and not isinstance(timespan, Timespan):
+                    raise DataIdError(f"'timespan' of a {element.name!r} record must be a Timespan, got {timespan!r}")
+            for column, dimension, key in keys:
+                value = values[column]
+                if value is None:
+                    raise DataIdError(f"a {element.name!r} record needs a value for {column!r}: got {record}")
+                # Plain ints and short strs are already normal; anything else goes through the full check.
+                if (
+                    (type(value) is not int)
+                    if key.type == "int"
+                    else (type(value) is not str or len(value) > key.length)
+                ):
+                    values[column] = normalize_value(universe, dimension, value)
+            if spatial:
+                region = values.pop("region")
+                values["region"] = region.encode() if region is not None else None
+            if temporal:
+                span: Timespan | None = values.pop("timespan")
+                values["timespan_begin"] = span.db_begin if span is not None else None
+                values["timespan_end"] = span.db_end if span is not None else None
+            rows.append(values)
+        return rows
 
     def _row_to_record(self, element: DimensionElement, row: Mapping[str, Any]) -> DimensionRecord:
         values = dict(row)
@@ -198,13 +247,13 @@ class Registry:
             A record with the same key exists (and neither option was given).
         """
         dim_element = self._element(element)
-        rows = [self._record_to_row(dim_element, r) for r in records]
+        rows = self._records_to_rows(dim_element, records)
         if not rows:
             return
         table = self.tables.elements[element]
         overlap = self.tables.overlaps.get(element)
         keys = [dim_element.column_name(d) for d in dim_element.required]
-        with self.db.transaction() as conn:
+        with self.db.transaction(savepoint=False) as conn:
             if replace or skip_existing:
                 existing = self._existing_keys(conn, table, keys, rows)
                 new_rows = [r for r in rows if tuple(r[k] for k in keys) not in existing]
@@ -216,13 +265,13 @@ class Registry:
             if rows:
                 try:
                     with self.db.transaction():
-                        conn.execute(table.insert(), rows)
+                        self.db.insert_many(conn, table, rows)
                 except sa.exc.IntegrityError as err:
                     raise self._explain_record_conflict(conn, dim_element, rows, err) from None
                 if overlap is not None:
                     overlap_rows = self._overlap_rows(dim_element, rows)
                     if overlap_rows:
-                        conn.execute(overlap.insert(), overlap_rows)
+                        self.db.insert_many(conn, overlap, overlap_rows)
 
     def _existing_keys(
         self, conn: sa.Connection, table: sa.Table, keys: list[str], rows: Sequence[Mapping[str, Any]]
@@ -372,50 +421,72 @@ class Registry:
         coordinate = DataCoordinate.standardize(data_id, universe=self.universe, dimensions=dimensions, **kwargs)
         if coordinate.has_records():
             return coordinate
+        with self.db.connection() as conn:
+            return self._expand(conn, coordinate, {})
+
+    def _expand(
+        self, conn: sa.Connection, coordinate: DataCoordinate, cache: dict[tuple, DimensionRecord | None]
+    ) -> DataCoordinate:
+        """`expand_data_id` on an open connection; ``cache`` keeps records across calls."""
         group = coordinate.dimensions
         values: dict[str, Any] = dict(coordinate)
         records: dict[str, DimensionRecord | None] = {}
-        with self.db.connection() as conn:
-            pending = [n for n in group.names if self.universe[n].has_table]
-            while pending:
-                progressed = False
-                for name in list(pending):
-                    element = self._element(name)
-                    if not all(d in values for d in element.required):
-                        continue
-                    pending.remove(name)
-                    progressed = True
-                    record = self._fetch_record(conn, element, values)
-                    if record is None:
-                        key = {d: values[d] for d in element.required}
-                        raise DataIdValueError(f"no {name} record for {key} (data ID {coordinate})")
-                    records[name] = record
-                    for implied in element.implied:
-                        value = getattr(record, implied)
-                        if value is None:
-                            continue
-                        if implied in values and values[implied] != value:
-                            raise DataIdError(
-                                f"data ID {coordinate} says {implied}={values[implied]!r} but the "
-                                f"{name} record says {implied}={value!r}"
-                            )
-                        values[implied] = value
-                if not progressed:
-                    break
-            for name in group.elements:
+        pending = [n for n in group.names if self.universe[n].has_table]
+        while pending:
+            progressed = False
+            for name in list(pending):
                 element = self._element(name)
-                if name not in records and not element.is_dimension:
-                    records[name] = self._fetch_record(conn, element, values)
+                if not all(d in values for d in element.required):
+                    continue
+                pending.remove(name)
+                progressed = True
+                record = self._cached_record(conn, element, values, cache)
+                if record is None:
+                    key = {d: values[d] for d in element.required}
+                    raise DataIdValueError(f"no {name} record for {key} (data ID {coordinate})")
+                records[name] = record
+                for implied in element.implied:
+                    value = getattr(record, implied)
+                    if value is None:
+                        continue
+                    if implied in values and values[implied] != value:
+                        raise DataIdError(
+                            f"data ID {coordinate} says {implied}={values[implied]!r} but the "
+                            f"{name} record says {implied}={value!r}"
+                        )
+                    values[implied] = value
+            if not progressed:
+                break
+        for name in group.elements:
+            element = self._element(name)
+            if name not in records and not element.is_dimension:
+                records[name] = self._cached_record(conn, element, values, cache)
         for name in group.elements:
             records.setdefault(name, None)
         return DataCoordinate(group, values, records)
 
+    def _cached_record(
+        self,
+        conn: sa.Connection,
+        element: DimensionElement,
+        values: Mapping[str, Any],
+        cache: dict[tuple, DimensionRecord | None],
+    ) -> DimensionRecord | None:
+        key = (element.name, *(values[d] for d in element.required))
+        if key not in cache:
+            cache[key] = self._fetch_record(conn, element, values)
+        return cache[key]
+
     def _fetch_record(
         self, conn: sa.Connection, element: DimensionElement, values: Mapping[str, Any]
     ) -> DimensionRecord | None:
-        table = self.tables.elements[element.name]
-        cond = [table.c[element.column_name(d)] == values[d] for d in element.required]
-        row = conn.execute(sa.select(table).where(*cond)).mappings().first()
+        key = ("record", element.name)
+        stmt = self._statements.get(key)
+        if stmt is None:  # built once per element; values are bound parameters
+            table = self.tables.elements[element.name]
+            cond = [table.c[element.column_name(d)] == sa.bindparam(f"k_{d}") for d in element.required]
+            stmt = self._statements[key] = sa.select(table).where(*cond)
+        row = conn.execute(stmt, {f"k_{d}": values[d] for d in element.required}).mappings().first()
         return None if row is None else self._row_to_record(element, row)
 
     # ------------------------------------------------------------------ spatial queries
@@ -571,6 +642,8 @@ class Registry:
         )
         storage = _DatasetTypeStorage(dataset_type, row["dataset_type_id"], tags, calibs)
         self._dataset_types[name] = storage
+        if self.db.in_transaction:  # the row may yet be rolled back: forget it then
+            self.db.register_undo(lambda: self._dataset_types.pop(name, None))
         return storage
 
     def _storage(self, dataset_type: DatasetType | str) -> _DatasetTypeStorage:
@@ -637,6 +710,8 @@ class Registry:
             raise MissingCollectionError(f"collection {name!r} is not registered")
         result = (row.collection_id, CollectionType(row.type))
         self._collections[name] = result
+        if self.db.in_transaction:  # the row may yet be rolled back: forget it then
+            self.db.register_undo(lambda: self._collections.pop(name, None))
         return result
 
     def get_collection_type(self, name: str) -> CollectionType:
@@ -806,13 +881,55 @@ class Registry:
         storage = self._storage(dataset_type)
         dt = storage.dataset_type
         refs = []
-        for data_id in data_ids:
-            if expand:
-                coordinate = self.expand_data_id(data_id, dimensions=dt.dimensions)
-            else:
-                coordinate = DataCoordinate.standardize(data_id, dimensions=dt.dimensions)
-            refs.append(DatasetRef(dt, coordinate, run, make_dataset_id(dt, coordinate, run, id_generation)))
+        cache: dict[tuple, DimensionRecord | None] = {}  # records shared by many data IDs are read once
+        coordinates = [
+            DataCoordinate.standardize(data_id, universe=self.universe, dimensions=dt.dimensions)
+            for data_id in data_ids
+        ]
+        with self.db.connection() as conn:
+            if expand and len(coordinates) > 1:
+                self._prefetch_records(conn, dt.dimensions, coordinates, cache)
+            for coordinate in coordinates:
+                if expand and not coordinate.has_records():
+                    coordinate = self._expand(conn, coordinate, cache)
+                refs.append(DatasetRef(dt, coordinate, run, make_dataset_id(dt, coordinate, run, id_generation)))
         return refs
+
+    def _prefetch_records(
+        self,
+        conn: sa.Connection,
+        group: DimensionGroup,
+        coordinates: Sequence[DataCoordinate],
+        cache: dict[tuple, DimensionRecord | None],
+    ) -> None:
+        """Fill ``cache`` for many data IDs at once: one IN query per element (in chunks).
+
+        Covers the elements whose keys are all required dimensions of ``group`` (their
+        values are in every data ID); the rest are looked up one by one as they appear.
+        """
+        required = set(group.required)
+        for name in group.names:
+            element = self.universe[name]
+            if not isinstance(element, DimensionElement) or not set(element.required) <= required:
+                continue
+            wanted = {tuple(c[d] for d in element.required) for c in coordinates}
+            wanted -= {key[1:] for key in cache if key[0] == name}
+            if not wanted:
+                continue
+            table = self.tables.elements[name]
+            columns = [table.c[element.column_name(d)] for d in element.required]
+            ordered = sorted(wanted, key=repr)
+            for start in range(0, len(ordered), 500):
+                part = ordered[start : start + 500]
+                if len(columns) == 1:
+                    cond = columns[0].in_([k[0] for k in part])
+                else:
+                    cond = sa.tuple_(*columns).in_(part)
+                for row in conn.execute(sa.select(table).where(cond)).mappings():
+                    key = tuple(row[c.name] for c in columns)
+                    cache[(name, *key)] = self._row_to_record(element, row)
+            for key in wanted:
+                cache.setdefault((name, *key), None)
 
     def insert_datasets(
         self,
@@ -850,7 +967,7 @@ class Registry:
             {"dataset_type_id": storage.id, "dataset_id": r.id, "collection_id": run_id, **r.data_id.required}
             for r in refs
         ]
-        with self.db.transaction() as conn:
+        with self.db.transaction(savepoint=False) as conn:
             try:
                 with self.db.transaction():
                     conn.execute(self.tables.dataset.insert(), dataset_rows)
@@ -1089,6 +1206,8 @@ class Registry:
         else:
             coordinate = DataCoordinate.standardize(values, universe=self.universe, dimensions=dt.dimensions)
         search = self.resolve_collections(collections)
+        if not any(t is CollectionType.CALIBRATION for _, _, t in search):
+            return self._find_in_tagged(storage, coordinate, search)
         stmt = self._dataset_select(storage, search, coordinate.required, timespan, find_first=False)
         if stmt is None:
             return None
@@ -1111,6 +1230,39 @@ class Registry:
             )
         ref = self._ref_from_row(storage, best[0], best[0]["run_name"])
         return DatasetRef(dt, coordinate, ref.run, ref.id)
+
+    def _find_in_tagged(
+        self, storage: _DatasetTypeStorage, coordinate: DataCoordinate, search: list[tuple[str, int, CollectionType]]
+    ) -> DatasetRef | None:
+        """`find_dataset` when the search path has only RUN/TAGGED collections: one cached SELECT."""
+        dt = storage.dataset_type
+        dims = list(dt.dimensions.required)
+        if not search:
+            return None
+        key = ("find", dt.name)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            tags, ds, coll = storage.tags, self.tables.dataset, self.tables.collection
+            stmt = self._statements[key] = (
+                sa.select(tags.c.dataset_id, tags.c.collection_id, coll.c.name.label("run_name"))
+                .select_from(
+                    tags.join(ds, ds.c.id == tags.c.dataset_id).join(coll, coll.c.collection_id == ds.c.run_id)
+                )
+                .where(
+                    tags.c.dataset_type_id == sa.bindparam("dataset_type_id"),
+                    tags.c.collection_id.in_(sa.bindparam("collection_ids", expanding=True)),
+                    *[tags.c[d] == sa.bindparam(f"d_{d}") for d in dims],
+                )
+            )
+        rank_of = {cid: i for i, (_, cid, _) in enumerate(search)}
+        params = {"dataset_type_id": storage.id, "collection_ids": list(rank_of)}
+        params.update({f"d_{d}": coordinate[d] for d in dims})
+        with self.db.connection() as conn:
+            rows = conn.execute(stmt, params).all()
+        if not rows:
+            return None
+        best = min(rows, key=lambda r: rank_of[r.collection_id])
+        return DatasetRef(dt, coordinate, best.run_name, best.dataset_id)
 
     def associate(self, collection: str, refs: Iterable[DatasetRef]) -> None:
         """Add datasets to a TAGGED collection (one per dataset type and data ID)."""
@@ -1199,6 +1351,42 @@ class Registry:
                         **ref.data_id.required,
                     )
                 )
+
+    def query_certifications(self, collection: str) -> list[tuple[DatasetRef, Timespan]]:
+        """Every (dataset, validity range) certified in a CALIBRATION collection, sorted by type and range."""
+        cid, type = self._collection(collection)
+        if type is not CollectionType.CALIBRATION:
+            raise CollectionTypeError(f"{collection!r} is {type.name}, not CALIBRATION")
+        ds, coll = self.tables.dataset, self.tables.collection
+        out: list[tuple[DatasetRef, Timespan]] = []
+        with self.db.connection() as conn:
+            for dataset_type in self.query_dataset_types():
+                storage = self._storage(dataset_type.name)
+                calibs = storage.calibs
+                if calibs is None:
+                    continue
+                stmt = (
+                    sa.select(calibs, coll.c.name.label("run_name"))
+                    .select_from(
+                        calibs.join(ds, ds.c.id == calibs.c.dataset_id).join(coll, coll.c.collection_id == ds.c.run_id)
+                    )
+                    .where(calibs.c.collection_id == cid, calibs.c.dataset_type_id == storage.id)
+                    .order_by(calibs.c.validity_begin, *[calibs.c[d] for d in dataset_type.dimensions.required])
+                )
+                for row in conn.execute(stmt).mappings():
+                    ref = self._ref_from_row(storage, row, row["run_name"])
+                    out.append((ref, Timespan.from_db(row["validity_begin"], row["validity_end"])))
+        return out
+
+    def existing_dataset_ids(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of ``ids`` that are registered datasets."""
+        ids = list(ids)
+        ds = self.tables.dataset
+        found: set[uuid.UUID] = set()
+        with self.db.connection() as conn:
+            for start in range(0, len(ids), 500):
+                found.update(conn.execute(sa.select(ds.c.id).where(ds.c.id.in_(ids[start : start + 500]))).scalars())
+        return found
 
     def run_dataset_ids(self, run: str) -> list[uuid.UUID]:
         """IDs of all datasets that belong to a RUN collection."""
