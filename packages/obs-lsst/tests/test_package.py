@@ -1,0 +1,14 @@
+from importlib.metadata import requires, version
+
+import osprey.obs.lsst
+
+
+def test_version_comes_from_the_distribution_metadata():
+    assert osprey.obs.lsst.__version__ == version("osprey-obs-lsst")
+    assert osprey.obs.lsst.__version__.count(".") == 2
+
+
+def test_declares_only_compatible_osprey_ranges():
+    for req in requires("osprey-obs-lsst") or []:
+        if req.startswith("osprey-"):
+            assert ">=" in req and "<" in req, req
