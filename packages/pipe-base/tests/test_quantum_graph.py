@@ -182,8 +182,10 @@ def test_failure_blocks_only_descendants_and_rerun_resumes(butler):
     assert [(r.task_label, r.data_id["detector"]) for r in report.blocked] == [("scale", 2)]
     assert len(report.succeeded) == 6 and not report.ok
     failed_id = {"instrument": "Cam", "visit": 100, "detector": 2}
-    for name in ("toy_sum", "add_metadata", "add_log", "toy_scaled"):
+    for name in ("toy_sum", "add_metadata", "toy_scaled", "scale_log"):
         assert not butler.exists(name, failed_id, collections="out/flaky")
+    failed_log = butler.get("add_log", failed_id, collections="out/flaky")
+    assert failed_log[-1]["level"] == "ERROR" and "injected failure" in failed_log[-1]["message"]
     assert butler.exists("toy_scaled", failed_id | {"detector": 1}, collections="out/flaky")
     log = butler.get("add_log", failed_id | {"detector": 1}, collections="out/flaky")
     assert any("adding 1.0 to 1001.0" in r["message"] for r in log)
@@ -212,13 +214,31 @@ def test_failure_blocks_only_descendants_and_rerun_resumes(butler):
         SerialGraphExecutor(butler).run(fixed)
 
 
-def test_partial_outputs_are_rolled_back(butler):
+def test_partial_outputs_are_kept_annotated_and_clobbered_on_rerun(butler):
     pipeline = make_pipeline()
     pipeline.add_config_override("scale", "factor", 0.0)
     graph = build_quantum_graph(pipeline, butler, [INPUTS], "out/zero", where="visit = 100 AND detector = 0")
     report = SerialGraphExecutor(butler).run(graph)
     assert [r.task_label for r in report.succeeded] == ["add"]
-    assert "AnnotatedPartialOutputsError" in report.failed[0].signature
+    (failed,) = report.failed
+    assert failed.signature == (
+        "osprey.pipe.base.errors.AlgorithmError: factor is zero: the scaled value carries no information"
+    )
+    assert failed.partial_outputs == ["output_value"]
     data_id = {"instrument": "Cam", "visit": 100, "detector": 0}
-    assert not butler.exists("toy_scaled", data_id, collections="out/zero")
+    partial = butler.get("toy_scaled", data_id, collections="out/zero")
+    assert partial["value"] == 0.0 and partial["failure"]["metadata"] == {"factor": 0.0}
     assert not butler.exists("scale_metadata", data_id, collections="out/zero")
+    assert butler.exists("scale_log", data_id, collections="out/zero")
+
+    # Resuming must not silently keep the partial output: it is an error unless clobbered.
+    with pytest.raises(OutputExistsError, match="toy_scaled"):
+        build_quantum_graph(pipeline, butler, [INPUTS], "out/zero", where="visit = 100", skip_existing_in="out/zero")
+    again = build_quantum_graph(
+        pipeline, butler, [INPUTS], "out/zero", where="visit = 100 AND detector = 0",
+        skip_existing_in="out/zero", clobber_outputs=True,
+    )
+    assert again.summary() == {"add": 0, "scale": 1}
+    rerun = SerialGraphExecutor(butler, clobber_outputs=True).run(again)
+    assert len(rerun.failed) == 1 and rerun.failed[0].partial_outputs == ["output_value"]
+    assert len(butler.query_datasets("toy_scaled", collections="out/zero")) == 1

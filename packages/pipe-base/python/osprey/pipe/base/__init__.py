@@ -23,9 +23,12 @@ from ._executor import (
     QuantumReport,
     SerialGraphExecutor,
     SingleQuantumExecutor,
+    package_versions,
+    prepare_run,
     register_graph_dataset_types,
     write_init_outputs,
 )
+from ._mp_executor import MultiprocessGraphExecutor, QuantumKilledError
 from ._pipeline import Contract, Pipeline, evaluate_contract
 from ._pipeline_graph import DatasetTypeNode, Edge, PipelineGraph, StepDefinition, TaskNode
 from ._pipeline_task import ButlerQuantumContext, DeferredDatasetHandle, PipelineTask, QuantumContext
@@ -90,6 +93,7 @@ __all__ = [
     "InitInput",
     "InitOutput",
     "Input",
+    "MultiprocessGraphExecutor",
     "NoWorkFound",
     "Output",
     "OutputExistsError",
@@ -107,6 +111,7 @@ __all__ = [
     "Quantum",
     "QuantumContext",
     "QuantumGraph",
+    "QuantumKilledError",
     "QuantumReport",
     "Registry",
     "RegistryField",
@@ -123,7 +128,9 @@ __all__ = [
     "evaluate_contract",
     "log_dataset_type",
     "metadata_dataset_type",
+    "package_versions",
     "periodic_logger",
+    "prepare_run",
     "register_graph_dataset_types",
     "split_override",
     "timed",

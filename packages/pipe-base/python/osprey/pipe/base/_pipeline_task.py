@@ -58,12 +58,18 @@ class ButlerQuantumContext:
     input_refs, output_refs : iterable of `osprey.daf.butler.DatasetRef`, optional
         When given, `get`/`put` of any other ref is refused (a task cannot read or write
         datasets the graph does not know about).
+    defer_writes : `bool`
+        Hold outputs in memory until `flush`: the executor writes them together with the
+        quantum's provenance in one short transaction, so no database lock is held while
+        the task computes (SQLite has a single writer) and a failure leaves nothing behind.
     """
 
-    def __init__(self, butler: Any, input_refs: Any = None, output_refs: Any = None):
+    def __init__(self, butler: Any, input_refs: Any = None, output_refs: Any = None, *, defer_writes: bool = False):
         self.butler = butler
         self._allowed_inputs = None if input_refs is None else {r.id for r in _flatten(input_refs)}
         self._allowed_outputs = None if output_refs is None else {r.id for r in _flatten(output_refs)}
+        self.defer_writes = defer_writes
+        self.pending: dict[Any, tuple[Any, Any]] = {}
         self.written: list[Any] = []
 
     def get(self, ref: Any) -> Any:
@@ -74,7 +80,18 @@ class ButlerQuantumContext:
     def put(self, obj: Any, ref: Any) -> None:
         if self._allowed_outputs is not None and ref.id not in self._allowed_outputs:
             raise PipeBaseError(f"{ref} is not an output of this quantum")
-        self.written.append(self.butler.put(obj, ref))
+        if not self.defer_writes:
+            self.written.append(self.butler.put(obj, ref))
+        elif ref.id in self.pending:
+            raise PipeBaseError(f"{ref} was already written by this quantum")
+        else:
+            self.pending[ref.id] = (obj, ref)
+
+    def flush(self) -> None:
+        """Write the held outputs (call inside a Butler transaction)."""
+        for obj, ref in self.pending.values():
+            self.written.append(self.butler.put(obj, ref))
+        self.pending.clear()
 
 
 def _flatten(refs: Any) -> list[Any]:

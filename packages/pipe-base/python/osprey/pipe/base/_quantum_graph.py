@@ -444,6 +444,7 @@ def build_quantum_graph(
     bind: Mapping[str, Any] | None = None,
     data_id: Mapping[str, Any] | None = None,
     skip_existing_in: str | Iterable[str] | None = None,
+    clobber_outputs: bool = False,
 ) -> QuantumGraph:
     """Plan every quantum of a pipeline.
 
@@ -464,6 +465,11 @@ def build_quantum_graph(
     skip_existing_in : `str` or iterable of `str`, optional
         Quanta whose ``<label>_metadata`` exists (find-first) in these collections are done:
         they are left out and their existing outputs feed downstream quanta.
+    clobber_outputs : `bool`
+        Outputs already in ``output_run`` for quanta that will run (annotated partial outputs
+        of failed attempts, or everything when not skipping) are allowed; the executor removes
+        them just before the quantum runs. Without it they are an `OutputExistsError`, except
+        the ``<label>_log`` of a failed attempt (a log without metadata), always replaced.
 
     Returns
     -------
@@ -579,10 +585,11 @@ def build_quantum_graph(
                 no_work[label] = no_work.get(label, 0) + 1
                 continue
             quantum = _make_quantum(label, task.dimensions, key, output_run, inputs, outputs)
-            for ref in quantum.all_outputs():
-                existing_ref = in_run.get(ref.dataset_type.name, {}).get(ref.data_id)
-                if existing_ref is not None:
-                    conflicts.append(existing_ref)
+            if not clobber_outputs:
+                for ref in quantum.all_outputs():
+                    existing_ref = in_run.get(ref.dataset_type.name, {}).get(ref.data_id)
+                    if existing_ref is not None and ref.id != quantum.log_ref.id:
+                        conflicts.append(existing_ref)
             for attr, conn in conns.outputs.items():
                 available.setdefault(conn.name, {}).update((r.data_id, r) for r in outputs.get(attr, []))
             built.append(quantum)
@@ -592,7 +599,8 @@ def build_quantum_graph(
         more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
         raise OutputExistsError(
             f"{len(conflicts)} output(s) of quanta to run already exist in run {output_run!r}: {shown}{more}. "
-            f"Pass skip_existing_in=[{output_run!r}] to skip finished quanta, or write to a new run"
+            f"Pass skip_existing_in=[{output_run!r}] to skip finished quanta, clobber_outputs=True to replace "
+            "them, or write to a new run"
         )
     graph = QuantumGraph(
         pipeline_graph,

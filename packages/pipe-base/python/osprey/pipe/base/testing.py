@@ -1,14 +1,16 @@
 """Test kit: an in-memory `QuantumContext`, a ref factory and small toy tasks.
 
-The toy tasks (``AddTask`` -> ``ScaleTask``) pass ``{"value": x}`` dicts
-(``StructuredDataDict``) along ``instrument, visit, detector``; they are what the tests,
+The toy tasks (``AddTask`` -> ``ScaleTask`` -> ``GatherTask``) pass ``{"value": x}`` dicts
+(``StructuredDataDict``) along ``instrument, visit, detector`` (``GatherTask`` sums a visit); they are what the tests,
 the docs and ``bench/`` build pipelines from. ``ScaleTask`` has a retargetable ``clip``
-subtask (`ClipTask` or `AbsClipTask`). ``FlakyAddTask`` is an ``AddTask`` that raises for
-chosen input values (to test failure handling in executors).
+subtask (`ClipTask` or `AbsClipTask`). ``FlakyAddTask`` is an ``AddTask`` that raises, sleeps or
+holds memory for chosen input values (to test failure handling in executors).
 """
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +37,9 @@ __all__ = [
     "ClipTask",
     "FlakyAddConfig",
     "FlakyAddTask",
+    "GatherConfig",
+    "GatherConnections",
+    "GatherTask",
     "InMemoryQuantumContext",
     "ScaleConfig",
     "ScaleConnections",
@@ -128,21 +133,37 @@ class AddTask(PipelineTask[AddConfig, AddConnections]):
 
 
 class FlakyAddConfig(AddConfig):
-    """Config of `FlakyAddTask`."""
+    """Config of `FlakyAddTask`: ways to fail on purpose."""
 
     fail_on: list[float] = Field(default_factory=list, description="Input values that make run() raise.")
+    fail_while_exists: str | None = Field(
+        None, description="While a file exists at this path, every quantum fails (a transient outage)."
+    )
+    slow_on: list[float] = Field(default_factory=list, description="Input values for which run() sleeps.")
+    sleep_s: float = Field(0.0, ge=0, description="How long run() sleeps for the values in slow_on.")
+    hog_on: list[float] = Field(default_factory=list, description="Input values for which run() holds memory.")
+    hog_mib: int = Field(0, ge=0, description="MiB that run() fills and holds for the values in hog_on.")
 
 
 class FlakyAddTask(PipelineTask[FlakyAddConfig, AddConnections]):
-    """`AddTask` that raises `RuntimeError` when the input value is in ``config.fail_on``."""
+    """`AddTask` that raises, sleeps or hogs memory on demand (to test executors)."""
 
     default_name = "flaky_add"
 
     def run(self, *, input_value: dict) -> Struct:
-        self.log.info("adding %s to %s", self.config.addend, input_value["value"])
-        if input_value["value"] in self.config.fail_on:
-            raise RuntimeError(f"injected failure for value {input_value['value']}")
-        return Struct(output_value={"value": input_value["value"] + self.config.addend})
+        value = input_value["value"]
+        self.log.info("adding %s to %s", self.config.addend, value)
+        if value in self.config.fail_on:
+            raise RuntimeError(f"injected failure for value {value}")
+        if self.config.fail_while_exists and os.path.exists(self.config.fail_while_exists):
+            raise RuntimeError(f"injected outage: {self.config.fail_while_exists} exists")
+        if value in self.config.hog_on:
+            hog = b"x" * (self.config.hog_mib * 2**20)  # written, so resident
+            time.sleep(max(self.config.sleep_s, 5.0))
+            del hog
+        if value in self.config.slow_on:
+            time.sleep(self.config.sleep_s)
+        return Struct(output_value={"value": value + self.config.addend})
 
 
 class ScaleConnections(PipelineTaskConnections, dimensions=TOY_DIMENSIONS, templates={"prefix": "toy"}):
@@ -175,3 +196,23 @@ class ScaleTask(PipelineTask[ScaleConfig, ScaleConnections]):
                 partial_outputs=Struct(output_value={"value": 0.0}),
             )
         return Struct(output_value={"value": self.clip.run(input_value["value"] * self.config.factor)})
+
+
+class GatherConnections(PipelineTaskConnections, dimensions=("instrument", "visit"), templates={"prefix": "toy"}):
+    values = Input(
+        "{prefix}_scaled", "StructuredDataDict", "Per-detector values.", dimensions=TOY_DIMENSIONS, multiple=True
+    )
+    total = Output("{prefix}_visit_total", "StructuredDataDict", "Sum and count over the visit's detectors.")
+
+
+class GatherConfig(PipelineTaskConfig):
+    """Config of `GatherTask` (nothing to configure)."""
+
+
+class GatherTask(PipelineTask[GatherConfig, GatherConnections]):
+    """Sum the per-detector values of one visit (a gather step: many quanta feed one)."""
+
+    default_name = "gather"
+
+    def run(self, *, values: list[dict]) -> Struct:
+        return Struct(total={"value": sum(v["value"] for v in values), "count": len(values)})
