@@ -2,7 +2,6 @@
 
 import pytest
 
-from osprey.daf.butler import Butler
 from osprey.pipe.base import (
     MultiprocessGraphExecutor,
     Pipeline,
@@ -10,41 +9,17 @@ from osprey.pipe.base import (
     build_quantum_graph,
     package_versions,
 )
+from osprey.pipe.base.testing import TOY_INPUTS, make_toy_repo, toy_value
 
 VISITS = (100, 101, 102)
 DETECTORS = (0, 1, 2, 3)
-INPUTS = "inputs/run"
-
-
-def value_of(visit, detector):
-    return float(visit * 10 + detector)
-
-
-def make_repo(root):
-    """A repo with instrument/visit/detector records and one ``toy_input`` per (visit, detector)."""
-    Butler.make_repo(root)
-    butler = Butler.from_config(root)
-    reg = butler.registry
-    reg.insert_dimension_data("instrument", {"name": "Cam", "detector_max": 4, "visit_max": 1000})
-    reg.insert_dimension_data("band", {"name": "r"})
-    reg.insert_dimension_data("physical_filter", {"instrument": "Cam", "name": "Cam-R", "band": "r"})
-    reg.insert_dimension_data("day_obs", {"instrument": "Cam", "id": 20250601})
-    reg.insert_dimension_data("detector", *[{"instrument": "Cam", "id": d} for d in DETECTORS])
-    for visit in VISITS:
-        reg.insert_dimension_data(
-            "visit", {"instrument": "Cam", "id": visit, "physical_filter": "Cam-R", "day_obs": 20250601}
-        )
-    butler.register_dataset_type("toy_input", ["instrument", "visit", "detector"], "StructuredDataDict")
-    for visit in VISITS:
-        for detector in DETECTORS:
-            data_id = {"instrument": "Cam", "visit": visit, "detector": detector}
-            butler.put({"value": value_of(visit, detector)}, "toy_input", data_id, run=INPUTS)
-    return butler
+INPUTS = TOY_INPUTS
+value_of = toy_value
 
 
 @pytest.fixture
 def butler(tmp_path):
-    b = make_repo(tmp_path / "repo")
+    b = make_toy_repo(tmp_path / "repo", VISITS, DETECTORS)
     yield b
     b.close()
 
@@ -101,7 +76,7 @@ def test_failure_blocks_descendants_only_in_parallel_and_rerun_completes(butler,
 
     # A transient outage: everything fails while the file exists, then a rerun completes the rest.
     outage.touch()
-    flaky = three_task_pipeline(fail_while_exists=str(outage))
+    flaky = three_task_pipeline(fail_on=[value_of(100, d) for d in DETECTORS], fail_while_exists=str(outage))
     first = MultiprocessGraphExecutor(butler, 2).run(
         build_quantum_graph(flaky, butler, [INPUTS], "out/outage", where="visit = 100")
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import Field
@@ -28,6 +28,7 @@ from .config import Config, ConfigurableField, PipelineTaskConfig
 from .errors import AlgorithmError, PipeBaseError
 
 __all__ = [
+    "TOY_INPUTS",
     "AbsClipConfig",
     "AbsClipTask",
     "AddConfig",
@@ -45,6 +46,8 @@ __all__ = [
     "ScaleConnections",
     "ScaleTask",
     "make_ref",
+    "make_toy_repo",
+    "toy_value",
 ]
 
 TOY_DIMENSIONS = ("instrument", "visit", "detector")
@@ -137,7 +140,7 @@ class FlakyAddConfig(AddConfig):
 
     fail_on: list[float] = Field(default_factory=list, description="Input values that make run() raise.")
     fail_while_exists: str | None = Field(
-        None, description="While a file exists at this path, every quantum fails (a transient outage)."
+        None, description="If set, fail_on values raise only while a file exists here (a transient outage)."
     )
     slow_on: list[float] = Field(default_factory=list, description="Input values for which run() sleeps.")
     sleep_s: float = Field(0.0, ge=0, description="How long run() sleeps for the values in slow_on.")
@@ -154,9 +157,11 @@ class FlakyAddTask(PipelineTask[FlakyAddConfig, AddConnections]):
         value = input_value["value"]
         self.log.info("adding %s to %s", self.config.addend, value)
         if value in self.config.fail_on:
-            raise RuntimeError(f"injected failure for value {value}")
-        if self.config.fail_while_exists and os.path.exists(self.config.fail_while_exists):
-            raise RuntimeError(f"injected outage: {self.config.fail_while_exists} exists")
+            outage = self.config.fail_while_exists
+            if outage is None:
+                raise RuntimeError(f"injected failure for value {value}")
+            if os.path.exists(outage):
+                raise RuntimeError(f"injected outage for value {value}: {outage} exists")
         if value in self.config.hog_on:
             hog = b"x" * (self.config.hog_mib * 2**20)  # written, so resident
             time.sleep(max(self.config.sleep_s, 5.0))
@@ -216,3 +221,40 @@ class GatherTask(PipelineTask[GatherConfig, GatherConnections]):
 
     def run(self, *, values: list[dict]) -> Struct:
         return Struct(total={"value": sum(v["value"] for v in values), "count": len(values)})
+
+
+TOY_INPUTS = "inputs/run"
+
+
+def toy_value(visit: int, detector: int) -> float:
+    """The ``toy_input`` value stored for one data ID by `make_toy_repo`."""
+    return float(visit * 10 + detector)
+
+
+def make_toy_repo(root: Any, visits: Sequence[int] = (100, 101, 102), detectors: Sequence[int] = (0, 1, 2, 3)) -> Any:
+    """Create a repository at ``root`` with instrument ``Cam``, visits and detectors, and one
+    ``toy_input`` (``{"value": toy_value(visit, detector)}``) per data ID in run `TOY_INPUTS`.
+
+    Returns the open `osprey.daf.butler.Butler` (the caller closes it).
+    """
+    from osprey.daf.butler import Butler
+
+    Butler.make_repo(root)
+    butler = Butler.from_config(root)
+    reg = butler.registry
+    reg.insert_dimension_data("instrument", {"name": "Cam", "detector_max": max(detectors) + 1, "visit_max": 10**6})
+    reg.insert_dimension_data("band", {"name": "r"})
+    reg.insert_dimension_data("physical_filter", {"instrument": "Cam", "name": "Cam-R", "band": "r"})
+    reg.insert_dimension_data("day_obs", {"instrument": "Cam", "id": 20250601})
+    reg.insert_dimension_data("detector", *[{"instrument": "Cam", "id": d} for d in detectors])
+    reg.insert_dimension_data(
+        "visit",
+        *[{"instrument": "Cam", "id": v, "physical_filter": "Cam-R", "day_obs": 20250601} for v in visits],
+    )
+    butler.register_dataset_type("toy_input", list(TOY_DIMENSIONS), "StructuredDataDict")
+    with butler.transaction():
+        for visit in visits:
+            for detector in detectors:
+                data_id = {"instrument": "Cam", "visit": visit, "detector": detector}
+                butler.put({"value": toy_value(visit, detector)}, "toy_input", data_id, run=TOY_INPUTS)
+    return butler
