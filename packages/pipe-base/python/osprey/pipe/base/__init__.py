@@ -32,6 +32,8 @@ from ._mp_executor import MultiprocessGraphExecutor, QuantumKilledError
 from ._pipeline import Contract, Pipeline, evaluate_contract
 from ._pipeline_graph import DatasetTypeNode, Edge, PipelineGraph, StepDefinition, TaskNode
 from ._pipeline_task import ButlerQuantumContext, DeferredDatasetHandle, PipelineTask, QuantumContext
+from ._progress import ProgressBar
+from ._quantum_backed import QuantumBackedButler, aggregate_graph, run_quantum_backed
 from ._quantum_graph import (
     OutputExistsError,
     Quantum,
@@ -108,7 +110,9 @@ __all__ = [
     "PipelineTaskConnections",
     "PrerequisiteInput",
     "PrerequisiteMissingError",
+    "ProgressBar",
     "Quantum",
+    "QuantumBackedButler",
     "QuantumContext",
     "QuantumGraph",
     "QuantumKilledError",
@@ -123,6 +127,7 @@ __all__ = [
     "TaskMetadata",
     "TaskNode",
     "__version__",
+    "aggregate_graph",
     "build_quantum_graph",
     "config_dataset_type",
     "evaluate_contract",
@@ -132,6 +137,7 @@ __all__ = [
     "periodic_logger",
     "prepare_run",
     "register_graph_dataset_types",
+    "run_quantum_backed",
     "split_override",
     "timed",
     "write_init_outputs",

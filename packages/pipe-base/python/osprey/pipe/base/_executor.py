@@ -454,6 +454,10 @@ class _Schedule:
             stack.extend(self.downstream.get(child.id, []))
         return sorted(blocked, key=lambda r: self.position[r.quantum_id])
 
+    def skip(self, quantum: Quantum) -> None:
+        """Count ``quantum`` as done elsewhere: its downstream quanta may run."""
+        self.finish(QuantumReport(quantum.id, quantum.task_label, {}, SUCCEEDED))
+
     def abandon(self, why: str) -> list[QuantumReport]:
         """Every quantum not yet finished or handed out, as blocked (fail-fast)."""
         self._ready = []

@@ -133,6 +133,7 @@ class QuantumGraph:
         empty_reasons: Sequence[str] = (),
         skipped: Mapping[str, int] | None = None,
         no_work: Mapping[str, int] | None = None,
+        input_records: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
     ):
         self.pipeline_graph = pipeline_graph
         self.run = run
@@ -144,6 +145,7 @@ class QuantumGraph:
         self.empty_reasons = list(empty_reasons)
         self.skipped = dict(skipped or {})
         self.no_work = dict(no_work or {})
+        self.input_records = {k: dict(v) for k, v in (input_records or {}).items()}
         self._by_id = {q.id: q for qs in self.quanta.values() for q in qs}
         self._producer = {ref.id: q for q in self._by_id.values() for refs in q.outputs.values() for ref in refs}
 
@@ -272,6 +274,9 @@ class QuantumGraph:
             "no_work": self.no_work,
             "tasks": tasks,
             "runs": list(runs),
+            "input_records": {
+                k.hex: [r["path"], r["formatter"], r["storage_class"]] for k, r in self.input_records.items()
+            },
         }
 
     @classmethod
@@ -332,6 +337,10 @@ class QuantumGraph:
             empty_reasons=data.get("empty_reasons", ()),
             skipped=data.get("skipped"),
             no_work=data.get("no_work"),
+            input_records={
+                uuid.UUID(hex=k): dict(zip(("path", "formatter", "storage_class"), v, strict=True))
+                for k, v in data.get("input_records", {}).items()
+            },
         )
 
     def save(self, path: str | Path) -> Path:
@@ -445,6 +454,7 @@ def build_quantum_graph(
     data_id: Mapping[str, Any] | None = None,
     skip_existing_in: str | Iterable[str] | None = None,
     clobber_outputs: bool = False,
+    datastore_records: bool = False,
 ) -> QuantumGraph:
     """Plan every quantum of a pipeline.
 
@@ -470,6 +480,9 @@ def build_quantum_graph(
         of failed attempts, or everything when not skipping) are allowed; the executor removes
         them just before the quantum runs. Without it they are an `OutputExistsError`, except
         the ``<label>_log`` of a failed attempt (a log without metadata), always replaced.
+    datastore_records : `bool`
+        Store the file records (path, formatter) of every input that comes from outside
+        the graph, so `QuantumBackedButler` can run the quanta without the registry.
 
     Returns
     -------
@@ -613,11 +626,25 @@ def build_quantum_graph(
         skipped=skipped,
         no_work=no_work,
     )
+    if datastore_records:
+        graph.input_records = _external_records(butler, graph)
     if not len(graph):
         parts = [f"{n} quanta of {label!r} are already done in {skip_in}" for label, n in skipped.items()]
         parts += [f"{n} quanta of {label!r} had no work (adjust_quantum)" for label, n in no_work.items()]
         graph.empty_reasons = parts or ["no quanta"]
     return graph
+
+
+def _external_records(butler: Any, graph: QuantumGraph) -> dict[uuid.UUID, dict[str, Any]]:
+    """File records of the inputs and init-inputs the graph does not produce itself."""
+    produced = {r.id for q in graph for r in q.all_outputs()}
+    produced.update(r.id for refs in graph.init_outputs.values() for r in refs.values())
+    wanted = {r.id for q in graph for refs in q.inputs.values() for r in refs}
+    wanted.update(r.id for refs in graph.init_inputs.values() for r in refs.values())
+    records = getattr(butler.datastore, "records", None)
+    if records is None:
+        raise PipeBaseError("datastore records for quantum-backed execution need a file datastore")
+    return {k: {f: v[f] for f in ("path", "formatter", "storage_class")} for k, v in records(wanted - produced).items()}
 
 
 def _attr_of(graph: PipelineGraph, label: str, dataset_type: str) -> str:

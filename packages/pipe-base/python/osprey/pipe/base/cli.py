@@ -26,6 +26,7 @@ from ._executor import FAILED, SUCCEEDED, ExecutionReport, SerialGraphExecutor
 from ._mp_executor import MultiprocessGraphExecutor
 from ._pipeline import Pipeline
 from ._progress import ProgressBar
+from ._quantum_backed import aggregate_graph, run_quantum_backed
 from ._quantum_graph import QuantumGraph, build_quantum_graph
 
 __all__ = ["cli", "main", "parse_memory", "quantum_statuses"]
@@ -105,6 +106,7 @@ def _graph_options(f: Any) -> Any:
         click.option("-g", "--qgraph", "qgraph_path", help="Load this saved QuantumGraph instead of building one."),
         click.option("--save-qgraph", help="Write the QuantumGraph here (.json or .json.gz)."),
         click.option("--qgraph-dot", help="Write the QuantumGraph as Graphviz dot here."),
+        click.option("--qbb", is_flag=True, help="Store input file records so run-qbb needs no registry."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -242,6 +244,7 @@ def _make_graph(butler: Any, params: dict[str, Any]) -> tuple[QuantumGraph, str 
         params["where"],
         skip_existing_in=skip or None,
         clobber_outputs=params["clobber_outputs"],
+        datastore_records=params["qbb"],
     )
     return graph, params["output"], inputs, chain
 
@@ -368,3 +371,44 @@ def report(repo: str, qgraph_path: str, as_json: bool) -> None:
     click.echo(format_table(rows))
     for failure in failures:
         click.echo(f"FAILED {failure['task']} {failure['data_id']}: {failure['message']}")
+
+
+# ---------------------------------------------------------------------------- batch
+@cli.command("run-qbb")
+@click.argument("repo")
+@click.argument("qgraph_path")
+@click.option("--task", "labels", multiple=True, help="Run only the quanta of these task labels.")
+@click.option("--quantum-id", "quantum_ids", multiple=True, help="Run only these quanta (UUIDs).")
+@click.option("--clobber-outputs", is_flag=True, help="Replace outputs of an earlier attempt.")
+@click.option("--summary", "summary_path", help="Write a JSON report of every quantum here.")
+def run_qbb(repo, qgraph_path, labels, quantum_ids, clobber_outputs, summary_path) -> None:
+    """Run quanta of a graph (made with ``qgraph --qbb``) without touching the registry (batch jobs)."""
+    import uuid
+
+    graph = QuantumGraph.load(qgraph_path)
+    selected = None
+    if labels or quantum_ids:
+        wanted = {uuid.UUID(q) for q in _split(quantum_ids)}
+        selected = [q.id for q in graph if q.task_label in labels or q.id in wanted]
+    report = run_quantum_backed(repo, graph, selected, clobber_outputs=clobber_outputs)
+    _finish(report, summary_path)
+
+
+@cli.command("aggregate-graph")
+@click.argument("repo")
+@click.argument("qgraph_path")
+@click.option("-o", "--output", help="Also make this CHAINED collection: the graph's run, then its inputs.")
+def aggregate_graph_command(repo: str, qgraph_path: str, output: str | None) -> None:
+    """Register what ``run-qbb`` jobs wrote, with the run's configs and package versions."""
+    from osprey.daf.butler import Butler
+
+    with Butler.from_config(repo) as butler:
+        graph = QuantumGraph.load(qgraph_path, universe=butler.universe)
+        counts = aggregate_graph(butler, graph)
+        if output:
+            chain = _resolve_collections(butler, list(graph.input_collections), output, graph.run, False)[2]
+            _update_chain(butler, output, graph.run, list(graph.input_collections), chain)
+    click.echo(
+        f"run {graph.run}: registered {counts['datasets']} dataset(s) from {counts['manifests']} manifest(s); "
+        f"{counts['failed_quanta']} failed quanta"
+    )

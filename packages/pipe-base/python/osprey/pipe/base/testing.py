@@ -28,7 +28,6 @@ from .config import Config, ConfigurableField, PipelineTaskConfig
 from .errors import AlgorithmError, PipeBaseError
 
 __all__ = [
-    "TOY_INPUTS",
     "AbsClipConfig",
     "AbsClipTask",
     "AddConfig",
