@@ -26,7 +26,7 @@ from osprey.pipe.base.testing import AbsClipTask, AddTask, ScaleTask
 
 BASE = """\
 description: Toy two-task pipeline
-instrument: osprey.obs.test.ToyCam
+instrument: osprey.pipe.base.testing.ToyInstrument
 parameters:
   addend: 5.0
   prefix: toy
@@ -71,7 +71,7 @@ def pipeline_dir(tmp_path):
 
 def test_yaml_pipeline_configs_parameters_and_files(pipeline_dir):
     pipeline = Pipeline.from_file(pipeline_dir / "base.yaml")
-    assert pipeline.labels == ["add", "scale"] and pipeline.instrument == "osprey.obs.test.ToyCam"
+    assert pipeline.labels == ["add", "scale"] and pipeline.instrument == "osprey.pipe.base.testing.ToyInstrument"
     assert pipeline.description == "Toy two-task pipeline"
     add = pipeline.make_config("add")
     assert add.addend == 5.0
@@ -150,7 +150,7 @@ def test_imports_with_include_exclude_and_overrides(pipeline_dir):
         )
     )
     drp = Pipeline.from_file(pipeline_dir / "drp.yaml")
-    assert drp.labels == ["add", "scale2"] and drp.instrument == "osprey.obs.test.ToyCam"
+    assert drp.labels == ["add", "scale2"] and drp.instrument == "osprey.pipe.base.testing.ToyInstrument"
     assert set(drp.subsets) == {"step1", "mine"}  # step2 and everything lost a label: dropped
     assert [c.contract for c in drp.contracts] == []  # both base contracts mention 'scale'
     assert drp.make_config("add").addend == 7.0  # the importing pipeline's parameter wins
@@ -422,3 +422,21 @@ def test_render_without_dot_explains(monkeypatch, pipeline_dir, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(Exception, match="install graphviz"):
         graph.render(tmp_path / "graph.svg")
+
+
+def test_instrument_config_overrides_come_before_the_pipeline_s():
+    text = """
+instrument: osprey.pipe.base.testing.ToyInstrument
+tasks:
+  add: osprey.pipe.base.testing.AddTask
+  scale:
+    class: osprey.pipe.base.testing.ScaleTask
+"""
+    pipeline = Pipeline.from_string(text)
+    assert pipeline.make_config("add").addend == 10.0  # from the instrument's override file
+    assert pipeline.make_config("scale").factor == 2.0
+    pipeline.add_config_override("add", "addend", 3.0)
+    assert pipeline.to_graph().tasks["add"].config.addend == 3.0  # the pipeline has the last word
+    unknown = Pipeline.from_string("instrument: NoSuchCam\ntasks:\n  add: osprey.pipe.base.testing.AddTask\n")
+    with pytest.raises(PipelineError, match="instrument 'NoSuchCam' is not installed"):
+        unknown.to_graph()

@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import os
 from collections.abc import Iterable, Mapping
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -397,13 +398,38 @@ class Pipeline:
             return [self._substitute(v, label) for v in value]
         return value
 
-    def make_config(self, label: str) -> PipelineTaskConfig:
-        """Task ``label``'s config: class defaults, then every override in order (not frozen).
+    def instrument_object(self) -> Any:
+        """The pipeline's instrument, or None: a name registered under the ``osprey.instruments``
+        entry-point group (as obs packages do) or a dotted class path, instantiated."""
+        if self.instrument is None:
+            return None
+        found = {ep.name: ep for ep in entry_points(group="osprey.instruments")}
+        if self.instrument in found:
+            return found[self.instrument].load()()
+        if "." in self.instrument:
+            return import_by_name(self.instrument)()
+        raise PipelineError(
+            f"instrument {self.instrument!r} is not installed{did_you_mean(self.instrument, found)}; "
+            f"known: {', '.join(sorted(found)) or 'none (install an obs package)'}"
+        )
+
+    def make_config(self, label: str, instrument: Any = None) -> PipelineTaskConfig:
+        """Task ``label``'s config: class defaults, the instrument's override file for the label
+        (``apply_config_overrides``, shipped in the obs package), then every override of the
+        pipeline in order (not frozen).
 
         A config value ``parameters.<name>`` is replaced by that pipeline parameter.
         """
         task_class = self.task_class(label)
         config = task_class.make_config()
+        instrument = instrument if instrument is not None else self.instrument_object()
+        if instrument is not None and hasattr(instrument, "apply_config_overrides"):
+            try:
+                instrument.apply_config_overrides(label, config)
+            except ConfigError as err:
+                raise ConfigError(
+                    f"task {label!r}: override file of instrument {self.instrument!r}: {err.message}", key=err.key
+                ) from None
         for kind, payload in self._entry(label).config:
             try:
                 if kind == "dict":
@@ -431,7 +457,8 @@ class Pipeline:
                     raise PipelineError(
                         f"subset {name!r} names unknown task {label!r}{did_you_mean(label, self._tasks)}"
                     )
-        configs = {label: self.make_config(label) for label in self._tasks}
+        instrument = self.instrument_object()
+        configs = {label: self.make_config(label, instrument) for label in self._tasks}
         self.check_contracts(configs)
         tasks = [(label, self.task_class(label), configs[label]) for label in self._tasks]
         return PipelineGraph(

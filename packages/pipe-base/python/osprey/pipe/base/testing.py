@@ -44,6 +44,7 @@ __all__ = [
     "ScaleConfig",
     "ScaleConnections",
     "ScaleTask",
+    "ToyInstrument",
     "make_ref",
     "make_toy_repo",
     "toy_value",
@@ -257,3 +258,16 @@ def make_toy_repo(root: Any, visits: Sequence[int] = (100, 101, 102), detectors:
                 data_id = {"instrument": "Cam", "visit": visit, "detector": detector}
                 butler.put({"value": toy_value(visit, detector)}, "toy_input", data_id, run=TOY_INPUTS)
     return butler
+
+
+class ToyInstrument:
+    """Stands in for an obs package's instrument in pipelines (``instrument:`` key): its
+    per-task config overrides set ``add``'s addend to 10."""
+
+    name = "ToyCam"
+
+    def apply_config_overrides(self, task_label: str, config: Any) -> bool:
+        if task_label != "add":
+            return False
+        config.apply_override("addend", 10.0)
+        return True
