@@ -1,9 +1,12 @@
-"""Registry and datastore workloads: osprey-daf-butler against lsst-daf-butler, SQLite, one thread.
+"""Registry and datastore workloads: osprey-daf-butler against lsst-daf-butler, SQLite and PostgreSQL, one thread.
 
-python bench/bench_butler.py [--quick] [--only WORKLOAD ...]
+python bench/bench_butler.py [--quick] [--only WORKLOAD ...] [--postgres URL]
 
-Workloads (same sizes, same SQLite-backed file repositories for both, each on a fresh
-repository; setup is not timed; best of --repeats):
+Workloads (same sizes, same file repositories for both, each on a fresh repository;
+setup is not timed; best of --repeats). With ``--postgres URL`` (or
+``OSPREY_BENCH_POSTGRES_URL``; ``postgresql+psycopg://user:pw@host/db``) every workload
+also runs with both registries on that PostgreSQL server, each repository in a fresh
+schema that is dropped afterwards; those rows are named ``<workload>@postgresql``.
 
 * put_get: put then get N small dicts (StructuredDataDict, YAML files) one by one.
 * query_datasets: one query with a where clause matching half of M registered datasets
@@ -18,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,13 +41,23 @@ SIZES = {
 
 
 # ---------------------------------------------------------------------------- ours
+def _drop_schema(url: str, schema: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.schema.DropSchema(schema, cascade=True, if_exists=True))
+    engine.dispose()
+
+
 class Ours:
     name = "osprey"
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, db_url: str | None = None):
         from osprey.daf.butler import Butler
 
-        Butler.make_repo(root)
+        self.db_url, self.schema = db_url, f"bench_osprey_{uuid.uuid4().hex[:10]}"
+        Butler.make_repo(root, db_url, config={"registry": {"namespace": self.schema}} if db_url else None)
         self.butler = Butler.from_config(root, run="run")
         self.butler.registry.insert_dimension_data("instrument", {"name": "Cam", "detector_max": 10**6})
         self.butler.register_dataset_type("meta", ["instrument", "detector"], "StructuredDataDict")
@@ -81,16 +96,30 @@ class Ours:
 
     def close(self) -> None:
         self.butler.close()
+        if self.db_url:
+            _drop_schema(self.db_url, self.schema)
 
 
 # ---------------------------------------------------------------------------- lsst
 class Lsst:
     name = "lsst-daf-butler"
 
-    def __init__(self, root: Path):
-        from lsst.daf.butler import Butler, DatasetType
+    def __init__(self, root: Path, db_url: str | None = None):
+        from lsst.daf.butler import Butler, Config, DatasetType
 
-        Butler.makeRepo(str(root))
+        self.db_url, self.schema = db_url, f"bench_lsst_{uuid.uuid4().hex[:10]}"
+        config = None
+        if db_url:
+            import sqlalchemy as sa
+
+            # lsst-daf-butler's PostgreSQL backend needs btree_gist (calibration exclusion
+            # constraints); creating it needs a privileged role.
+            engine = sa.create_engine(db_url)
+            with engine.begin() as conn:
+                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
+            engine.dispose()
+            config = Config({"registry": {"db": db_url, "namespace": self.schema}})
+        Butler.makeRepo(str(root), config=config)
         self.butler = Butler.from_config(str(root), writeable=True, run="run")
         self.butler.registry.insertDimensionData(
             "instrument",
@@ -139,6 +168,8 @@ class Lsst:
 
     def close(self) -> None:
         self.butler.close()
+        if self.db_url:
+            _drop_schema(self.db_url, self.schema)
 
 
 # ---------------------------------------------------------------------------- workloads
@@ -203,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="best of this many fresh repositories")
     parser.add_argument("--only", nargs="*", default=None, help="run only these workloads")
     parser.add_argument("--no-peer", action="store_true", help="time only osprey")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("OSPREY_BENCH_POSTGRES_URL"),
+        help="also run every workload on this PostgreSQL server (postgresql+psycopg://...)",
+    )
     args = parser.parse_args(argv)
     sizes = SIZES["quick" if args.quick else "full"]
     repeats = args.repeats or 2
@@ -214,16 +250,19 @@ def main(argv: list[str] | None = None) -> int:
             peer_error = f"{type(err).__name__}: {err}"
             print(f"lsst-daf-butler unavailable ({peer_error}); timing osprey only")
     rows = []
+    backends = [("", None)] + ([("@postgresql", args.postgres)] if args.postgres else [])
     for name, (setup, work) in workloads(sizes).items():
         if args.only and name not in args.only:
             continue
-        ours = _timed(Ours, setup, work, repeats)
-        peer = math.nan
-        if not args.no_peer and peer_error is None:
-            peer = _timed(Lsst, setup, work, repeats)
-        rows.append(Comparison(name, ours, "lsst-daf-butler", peer))
+        for suffix, url in backends:
+            ours = _timed(lambda root, url=url: Ours(root, url), setup, work, repeats)
+            peer = math.nan
+            if not args.no_peer and peer_error is None:
+                peer = _timed(lambda root, url=url: Lsst(root, url), setup, work, repeats)
+            rows.append(Comparison(name + suffix, ours, "lsst-daf-butler", peer))
     print("sizes: " + ", ".join(f"{k}={sizes[k]}" for k in sizes if not args.only or k in args.only))
-    print(f"best of {repeats} fresh SQLite repositories per workload; single-threaded")
+    where = "SQLite" + (" and PostgreSQL (@postgresql rows)" if args.postgres else "")
+    print(f"best of {repeats} fresh repositories per workload ({where}); single-threaded")
     report(rows)
     return 0
 

@@ -19,7 +19,7 @@ _WHERE = {
     "ButlerConfig": "._config",
     "DatastoreConfig": "._config",
     "RegistryConfig": "._config",
-    "DatasetIdGenEnum": "._dataset_ref",
+    "DatasetIdGenEnum": "._dataset_id_gen",
     "DatasetRef": "._dataset_ref",
     "SerializedDatasetRef": "._dataset_ref",
     "make_dataset_id": "._dataset_ref",
@@ -39,6 +39,7 @@ _WHERE = {
 _ERRORS = (
     "ButlerConfigError",
     "ButlerError",
+    "ButlerUsageError",
     "CalibrationOverlapError",
     "CollectionCycleError",
     "CollectionTypeError",
@@ -55,6 +56,7 @@ _ERRORS = (
     "MissingCollectionError",
     "MissingDatasetTypeError",
     "OrphanedRecordError",
+    "SchemaVersionError",
     "StorageClassError",
 )
 _WHERE.update(dict.fromkeys(_ERRORS, "._exceptions"))
@@ -64,11 +66,13 @@ if TYPE_CHECKING:  # what static checkers and IDEs see
     from ._butler import Butler
     from ._collection_type import CollectionType
     from ._config import ButlerConfig, DatastoreConfig, RegistryConfig
-    from ._dataset_ref import DatasetIdGenEnum, DatasetRef, SerializedDatasetRef, make_dataset_id
+    from ._dataset_id_gen import DatasetIdGenEnum
+    from ._dataset_ref import DatasetRef, SerializedDatasetRef, make_dataset_id
     from ._dataset_type import DatasetType, SerializedDatasetType
     from ._exceptions import (
         ButlerConfigError,
         ButlerError,
+        ButlerUsageError,
         CalibrationOverlapError,
         CollectionCycleError,
         CollectionTypeError,
@@ -85,6 +89,7 @@ if TYPE_CHECKING:  # what static checkers and IDEs see
         MissingCollectionError,
         MissingDatasetTypeError,
         OrphanedRecordError,
+        SchemaVersionError,
         StorageClassError,
     )
     from ._file_dataset import FileDataset
@@ -122,6 +127,7 @@ __all__ = [
     "ButlerConfig",
     "ButlerConfigError",
     "ButlerError",
+    "ButlerUsageError",
     "CalibrationOverlapError",
     "CollectionCycleError",
     "CollectionType",
@@ -150,6 +156,7 @@ __all__ = [
     "OrphanedRecordError",
     "Registry",
     "RegistryConfig",
+    "SchemaVersionError",
     "SerializedDatasetRef",
     "SerializedDatasetType",
     "StorageClass",

@@ -10,27 +10,29 @@ from typing import TYPE_CHECKING, Any
 from osprey.utils import get_logger
 
 from ._collection_type import CollectionType
-from ._config import CONFIG_NAME, ButlerConfig
-from ._dataset_ref import DatasetIdGenEnum, DatasetRef
-from ._dataset_type import DatasetType
+from ._dataset_id_gen import DatasetIdGenEnum
 from ._exceptions import (
     ButlerConfigError,
+    ButlerUsageError,
     DatasetNotFoundError,
     DatasetTypeError,
     DatastoreError,
     MissingCollectionError,
     StorageClassError,
 )
-from ._file_dataset import FileDataset
-from ._storage_class import StorageClassFactory
-from ._timespan import Timespan
-from .datastore import Datastore, FileDatastore, InMemoryDatastore, StagedWrite
-from .datastore._base import TRANSFER_MODES
-from .dimensions import DimensionUniverse
-from .registry import CollectionSearch, Database, Registry
 
+# Everything else (SQLAlchemy, pydantic, YAML, the dimension universe) is imported where
+# it is first needed, so `from osprey.daf.butler import Butler` stays cheap; opening a
+# repository loads it all.
 if TYPE_CHECKING:
+    from ._config import ButlerConfig
+    from ._dataset_ref import DatasetRef
+    from ._dataset_type import DatasetType
+    from ._file_dataset import FileDataset
+    from ._timespan import Timespan
+    from .datastore import Datastore, StagedWrite
     from .queries import QueryEngine, QueryResults
+    from .registry import CollectionSearch, Database, Registry
 
 __all__ = ["Butler"]
 
@@ -63,6 +65,10 @@ class Butler:
         run: str | None = None,
         _create: bool = False,
     ):
+        from ._storage_class import StorageClassFactory
+        from .dimensions import DimensionUniverse
+        from .registry import Database, Registry
+
         self.config = config
         self.root = root
         self.universe = DimensionUniverse(config.dimensions) if config.dimensions else DimensionUniverse.default()
@@ -82,16 +88,9 @@ class Butler:
             self._ensure_run(run)
 
     def _make_datastore(self, db: Database, create: bool) -> Datastore:
-        cfg = self.config.datastore
-        if cfg.cls == "inmemory":
-            return InMemoryDatastore(db, self.storage_classes)
-        root = Path(cfg.root)
-        if not root.is_absolute():
-            root = self.root / root
-        datastore = FileDatastore(db, root, self.storage_classes, cfg.templates, cfg.formatters, cfg.checksum)
-        if create:
-            datastore.create_tables()
-        return datastore
+        from .datastore import make_datastore
+
+        return make_datastore(self.config.datastore, db, self.storage_classes, self.root, create=create)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -112,6 +111,8 @@ class Butler:
         path : `pathlib.Path`
             The ``butler.yaml`` written.
         """
+        from ._config import CONFIG_NAME, ButlerConfig
+
         root = Path(root).absolute()
         root.mkdir(parents=True, exist_ok=True)
         path = root / CONFIG_NAME
@@ -121,7 +122,10 @@ class Butler:
         if db_url is not None:
             data.setdefault("registry", {})
             data["registry"] = {**data["registry"], "db": db_url}
-        butler_config = ButlerConfig.model_validate(data)
+        try:
+            butler_config = ButlerConfig.model_validate(data)
+        except ValueError as err:  # pydantic's ValidationError
+            raise ButlerConfigError(f"invalid Butler configuration for {root}: {err}") from None
         butler = cls(butler_config, root, _create=True)
         butler.close()
         butler_config.write(path)
@@ -137,12 +141,58 @@ class Butler:
         run: str | None = None,
     ) -> Butler:
         """Open a repository from its root directory or its ``butler.yaml``."""
+        from ._config import CONFIG_NAME, ButlerConfig
+
         path = Path(repo)
         if path.is_dir():
             path = path / CONFIG_NAME
         if not path.exists():
             raise ButlerConfigError(f"no Butler repository at {repo} (no {CONFIG_NAME}); create one with make_repo")
         return cls(ButlerConfig.read(path), path.parent.absolute(), collections=collections, run=run)
+
+    @classmethod
+    def migrate(cls, repo: str | Path) -> list[tuple[int, int, str]]:
+        """Upgrade an older repository's registry schema in place (``butler migrate``).
+
+        Each step runs in its own transaction, so an interrupted migration leaves the
+        repository at the last completed version; running it again continues. Stop other
+        writers first.
+
+        Parameters
+        ----------
+        repo : `str` or `pathlib.Path`
+            Repository root or its ``butler.yaml``.
+
+        Returns
+        -------
+        steps : `list` [`tuple` [`int`, `int`, `str`]]
+            (from version, to version, description) of each step applied; empty when the
+            repository was already current.
+
+        Raises
+        ------
+        SchemaVersionError
+            The repository is newer than this software.
+        """
+        from ._config import CONFIG_NAME, ButlerConfig
+        from .dimensions import DimensionUniverse
+        from .registry import Database, Registry
+
+        path = Path(repo)
+        if path.is_dir():
+            path = path / CONFIG_NAME
+        if not path.exists():
+            raise ButlerConfigError(f"no Butler repository at {repo} (no {CONFIG_NAME})")
+        config = ButlerConfig.read(path)
+        root = path.parent.absolute()
+        universe = DimensionUniverse(config.dimensions) if config.dimensions else DimensionUniverse.default()
+        db = Database(
+            config.db_url(root), namespace=config.registry.namespace, busy_timeout_s=config.registry.busy_timeout_s
+        )
+        try:
+            return Registry.migrate(db, universe)
+        finally:
+            db.dispose()
 
     def close(self) -> None:
         """Release database connections."""
@@ -175,6 +225,8 @@ class Butler:
         raise MissingCollectionError("no collections given and the Butler has no default collections or run")
 
     def _resolve_dataset_type(self, dataset_type: DatasetType | str) -> tuple[DatasetType, str | None]:
+        from ._dataset_type import DatasetType
+
         if isinstance(dataset_type, DatasetType):
             return self._registry._storage(dataset_type).dataset_type, None
         name, component = DatasetType.split_component_name(dataset_type)
@@ -194,6 +246,8 @@ class Butler:
         """Register (or check) a dataset type and return it."""
         if storage_class not in self.storage_classes:
             raise StorageClassError(f"unknown storage class {storage_class!r}; known: {self.storage_classes.names()}")
+        from ._dataset_type import DatasetType
+
         dataset_type = DatasetType(name, dimensions, storage_class, self.universe, is_calibration=is_calibration)
         self._registry.register_dataset_type(dataset_type)
         return dataset_type
@@ -236,6 +290,8 @@ class Butler:
         ConflictingDefinitionError
             The run already has a dataset of this type and data ID (names all three).
         """
+        from ._dataset_ref import DatasetRef
+
         if isinstance(dataset_type_or_ref, DatasetRef):
             ref = dataset_type_or_ref
             self._ensure_run(ref.run)
@@ -303,6 +359,8 @@ class Butler:
         DatastoreError
             A file is missing, cannot be transferred, or its destination is taken.
         """
+        from .datastore._base import TRANSFER_MODES
+
         if transfer not in TRANSFER_MODES:
             raise DatastoreError(f"unknown transfer mode {transfer!r}; choose one of {TRANSFER_MODES}")
         refs = self._resolve_file_datasets(datasets, run, id_generation)
@@ -316,6 +374,8 @@ class Butler:
         refs: list[DatasetRef | None] = [None] * len(datasets)
         pending: dict[str, tuple[DatasetType, list[int]]] = {}
         for i, ds in enumerate(datasets):
+            from ._file_dataset import FileDataset
+
             if not isinstance(ds, FileDataset):
                 raise DatasetTypeError(f"ingest takes FileDataset objects, got {type(ds).__name__}")
             if ds.ref is not None:
@@ -442,6 +502,7 @@ class Butler:
             The datasets imported.
         """
         from ._repo_transfer import import_document, read_export
+        from .datastore._base import TRANSFER_MODES
 
         if transfer not in TRANSFER_MODES:
             raise DatastoreError(f"unknown transfer mode {transfer!r}; choose one of {TRANSFER_MODES}")
@@ -481,6 +542,7 @@ class Butler:
             The datasets added.
         """
         from ._repo_transfer import build_export, import_document
+        from .datastore._base import TRANSFER_MODES
 
         if transfer not in TRANSFER_MODES:
             raise DatastoreError(f"unknown transfer mode {transfer!r}; choose one of {TRANSFER_MODES}")
@@ -515,6 +577,71 @@ class Butler:
                 self._registry.remove_run(name, unlink_from_chains=unlink_from_chains)
                 self._known_runs.discard(name)
 
+    def prune_datasets(
+        self,
+        refs: Iterable[DatasetRef],
+        *,
+        disassociate: bool = True,
+        unstore: bool = True,
+        purge: bool = False,
+    ) -> list[DatasetRef]:
+        """Remove specific datasets: from collections, from storage and (``purge``) from the registry.
+
+        All or nothing: every ref is checked first, then one transaction does the work.
+        Files are deleted after the commit, so a rollback (of this call or of an
+        enclosing `transaction`) loses nothing; a dataset put to the same path later in
+        the same transaction is kept (prune then put is how ``--clobber`` replaces outputs).
+
+        Parameters
+        ----------
+        refs : iterable of `DatasetRef`
+            Resolved refs of registered datasets (component refs mean their parent).
+        disassociate : `bool`
+            Remove the datasets from every TAGGED and CALIBRATION collection
+            (certifications included).
+        unstore : `bool`
+            Delete their stored content (files, in-memory objects) and datastore records;
+            ``direct``-ingested files are unregistered but never deleted. The datasets stay
+            registered in their RUN unless ``purge``: `exists` is then False and `get`
+            raises `DatasetNotFoundError`.
+        purge : `bool`
+            Delete the datasets from the registry entirely (their RUN too), so the same
+            dataset type and data ID can be written to the run again. Needs
+            ``disassociate`` and ``unstore``.
+
+        Returns
+        -------
+        refs : `list` [`DatasetRef`]
+            The (parent) refs pruned, without duplicates.
+
+        Raises
+        ------
+        DatasetNotFoundError
+            Some refs are not in this repository (or name another dataset type or run);
+            nothing is changed and the message names them.
+        ButlerError
+            ``purge`` without ``disassociate`` and ``unstore``.
+        """
+        if purge and not (disassociate and unstore):
+            raise ButlerUsageError(
+                "prune_datasets(purge=True) also needs disassociate=True and unstore=True: a purged dataset "
+                "cannot stay in a collection or keep stored content"
+            )
+        refs = self._registry.resolve_existing(refs)
+        if not refs or not (disassociate or unstore or purge):
+            return refs
+        with self.transaction():
+            if unstore:
+                self._datastore.remove([r.id for r in refs])
+            if purge:
+                self._registry.remove_datasets(refs)
+            elif disassociate:
+                self._registry.disassociate_everywhere(refs)
+        _log.verbose(
+            "pruned %d dataset(s) (disassociate=%s, unstore=%s, purge=%s)", len(refs), disassociate, unstore, purge
+        )
+        return refs
+
     # ------------------------------------------------------------------ reads
     def find_dataset(
         self,
@@ -542,6 +669,8 @@ class Butler:
         timespan: Timespan | None,
         kwargs: Mapping[str, Any],
     ) -> DatasetRef:
+        from ._dataset_ref import DatasetRef
+
         if isinstance(dataset_type_or_ref, DatasetRef):
             return dataset_type_or_ref
         ref = self.find_dataset(dataset_type_or_ref, data_id, collections=collections, timespan=timespan, **kwargs)
@@ -608,11 +737,31 @@ class Butler:
             return False
         return self._datastore.exists(ref)
 
-    def get_uri(self, ref: DatasetRef) -> Path:
-        """Path of the file holding ``ref`` (file datastores only)."""
-        if not isinstance(self._datastore, FileDatastore):
+    def get_uri(self, ref: DatasetRef) -> Path | str:
+        """Where ``ref`` is stored: a local `~pathlib.Path`, or an ``s3://bucket/key`` string.
+
+        In a chained datastore, the location in the first child that holds it.
+
+        Raises
+        ------
+        DatasetNotFoundError
+            The dataset has no stored file or object.
+        DatasetTypeError
+            The datastore keeps no files (in-memory).
+        """
+        from .datastore import ChainedDatastore, FileDatastore, S3Datastore
+
+        datastore = self._datastore
+        if isinstance(datastore, ChainedDatastore):
+            holder = datastore.child_holding(ref)
+            if holder is None:
+                raise DatasetNotFoundError(f"dataset {ref} is in no datastore of the chain")
+            datastore = holder
+        if isinstance(datastore, S3Datastore):
+            return datastore.get_uri(ref)
+        if not isinstance(datastore, FileDatastore):
             raise DatasetTypeError("this repository's datastore does not keep files")
-        return self._datastore.get_path(ref)
+        return datastore.get_path(ref)
 
     @property
     def _queries(self) -> QueryEngine:

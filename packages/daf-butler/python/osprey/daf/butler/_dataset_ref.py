@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from typing import Any
 
 import pydantic
 
+from ._dataset_id_gen import DatasetIdGenEnum
 from ._dataset_type import DatasetType, SerializedDatasetType
 from .dimensions import DataCoordinate, DimensionUniverse
 
@@ -15,17 +15,6 @@ __all__ = ["DatasetIdGenEnum", "DatasetRef", "SerializedDatasetRef", "make_datas
 
 # Fixed namespace for deterministic (UUID5) dataset IDs; never change it.
 _NAMESPACE = uuid.UUID("0c3a1a0e-5b6f-4c3e-9f5d-6f8e2f0b7a11")
-
-
-class DatasetIdGenEnum(enum.Enum):
-    """How `make_dataset_id` chooses a dataset's UUID."""
-
-    UNIQUE = "unique"
-    """A random UUID4: every put is a new dataset."""
-    DATAID_TYPE = "dataid_type"
-    """UUID5 of dataset type + data ID: the same in every run (e.g. raws)."""
-    DATAID_TYPE_RUN = "dataid_type_run"
-    """UUID5 of dataset type + data ID + run: reproducible across repositories."""
 
 
 def make_dataset_id(
@@ -89,6 +78,11 @@ class DatasetRef:
     def make_component_ref(self, component: str) -> DatasetRef:
         """The same dataset, read as one of its components."""
         return DatasetRef(self.dataset_type, self.data_id, self.run, self.id, component)
+
+    @property
+    def parent(self) -> DatasetRef:
+        """The whole dataset (this ref without its component)."""
+        return self if self.component is None else DatasetRef(self.dataset_type, self.data_id, self.run, self.id)
 
     @property
     def dataset_type_name(self) -> str:

@@ -13,6 +13,7 @@ from osprey.utils import OspreyError, OspreyValueError
 __all__ = [
     "ButlerConfigError",
     "ButlerError",
+    "ButlerUsageError",
     "CalibrationOverlapError",
     "CollectionCycleError",
     "CollectionTypeError",
@@ -29,6 +30,7 @@ __all__ = [
     "MissingCollectionError",
     "MissingDatasetTypeError",
     "OrphanedRecordError",
+    "SchemaVersionError",
     "StorageClassError",
 ]
 
@@ -39,6 +41,14 @@ class ButlerError(OspreyError):
 
 class ButlerConfigError(ButlerError, OspreyValueError):
     """A repository or Butler configuration is missing, malformed or incompatible."""
+
+
+class ButlerUsageError(ButlerError, OspreyValueError):
+    """Arguments that contradict each other (e.g. ``purge`` without ``unstore``)."""
+
+
+class SchemaVersionError(ButlerConfigError):
+    """A repository's registry schema is older (run ``butler migrate``) or newer than the software."""
 
 
 class ConflictingDefinitionError(ButlerError):

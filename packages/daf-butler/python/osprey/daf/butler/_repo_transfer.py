@@ -198,16 +198,22 @@ def build_export(
 def _dataset_blocks(
     butler: Butler, refs: list[DatasetRef], directory: str | Path | None, transfer: str | None
 ) -> list[dict[str, Any]]:
-    datastore = butler.datastore
-    if refs and not isinstance(datastore, FileDatastore):
-        raise DatastoreError("only repositories with a file datastore can export or transfer datasets")
-    file_records = datastore.records(r.id for r in refs) if refs else {}
+    file_records: dict[Any, tuple[FileDatastore, dict[str, Any]]] = {}
+    if refs:
+        local = _local_file_datastores(butler.datastore)
+        if not local:
+            raise DatastoreError(
+                "only repositories with a local file datastore (alone or in a chain) can export or transfer datasets"
+            )
+        for datastore in reversed(local):  # the first child in the chain wins
+            file_records.update((i, (datastore, r)) for i, r in datastore.records(r.id for r in refs).items())
     target = Path(directory).absolute() if directory is not None else None
     blocks: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for ref in sorted(refs, key=lambda r: (r.dataset_type.name, r.run, repr(tuple(r.data_id.required.values())))):
-        record = file_records.get(ref.id)
-        if record is None:
-            raise DatastoreError(f"dataset {ref} has no file in the datastore; it cannot be exported")
+        found = file_records.get(ref.id)
+        if found is None:
+            raise DatastoreError(f"dataset {ref} has no local file in the datastore; it cannot be exported")
+        datastore, record = found
         source = datastore.absolute_path(record["path"])
         path = str(source)
         if target is not None:
@@ -227,6 +233,17 @@ def _dataset_blocks(
     return [
         {"type": "dataset", "dataset_type": name, "run": run, "records": rows} for (name, run), rows in blocks.items()
     ]
+
+
+def _local_file_datastores(datastore: Any) -> list[FileDatastore]:
+    """The local-file datastores of a datastore or chain, in chain order (S3 and in-memory excluded)."""
+    from .datastore import ChainedDatastore, S3Datastore
+
+    if isinstance(datastore, ChainedDatastore):
+        return [d for _, child, _ in datastore.children for d in _local_file_datastores(child)]
+    if isinstance(datastore, FileDatastore) and not isinstance(datastore, S3Datastore):
+        return [datastore]
+    return []
 
 
 def write_export(document: Mapping[str, Any], filename: str | Path) -> Path:

@@ -17,6 +17,27 @@ __all__ = ["StorageClass", "StorageClassFactory", "import_dotted"]
 
 DEFAULT_STORAGE_CLASSES = Path(__file__).with_name("configs") / "storage_classes.yaml"
 
+STORAGE_CLASS_ENTRY_POINT_GROUP = "osprey.storage_classes"
+"""Entry points naming zero-argument callables that return storage-class YAML paths (other packages' types)."""
+
+
+@functools.cache
+def _plugin_storage_class_files() -> tuple[Path, ...]:
+    """Storage-class files contributed by installed packages (loaded once per process)."""
+    from importlib.metadata import entry_points
+
+    from osprey.utils import get_logger
+
+    files: list[Path] = []
+    for ep in entry_points(group=STORAGE_CLASS_ENTRY_POINT_GROUP):
+        try:
+            files.extend(Path(p) for p in ep.load()())
+        except Exception as err:  # a broken plugin must not break every Butler
+            get_logger(__name__).warning(
+                "cannot load storage classes from entry point %r (%s): %s", ep.name, ep.value, err
+            )
+    return tuple(files)
+
 
 @functools.lru_cache(maxsize=512)
 def import_dotted(path: str) -> Any:
@@ -71,6 +92,13 @@ class StorageClassFactory:
     def __init__(self, extra_files: list[str | Path] | None = None):
         self._classes: dict[str, StorageClass] = {}
         self.add_from_file(DEFAULT_STORAGE_CLASSES)
+        for path in _plugin_storage_class_files():
+            try:
+                self.add_from_file(path)
+            except (ButlerConfigError, StorageClassError) as err:  # first definition wins; say so
+                from osprey.utils import get_logger
+
+                get_logger(__name__).warning("ignoring storage classes of %s: %s", path, err)
         for path in extra_files or []:
             self.add_from_file(path)
 

@@ -430,6 +430,63 @@ def remove_runs(repo: str, patterns: tuple[str, ...], no_confirm: bool, unlink_f
     click.echo(f"Removed {len(names)} run(s).")
 
 
+@cli.command("prune-datasets")
+@_repo
+@click.argument("dataset_types", nargs=-1, required=True)
+@_collections
+@_where
+@_bind_opt
+@click.option("--find-first/--no-find-first", default=False, show_default=True, help="First match per data ID only.")
+@click.option("--purge", is_flag=True, help="Delete the datasets from the registry entirely (their run too).")
+@click.option("--keep-files", is_flag=True, help="Do not delete stored content (only with --disassociate).")
+@click.option("--no-disassociate", is_flag=True, help="Stay in TAGGED/CALIBRATION collections (delete content only).")
+@click.option("--no-confirm", is_flag=True, help="Do not ask before pruning.")
+def prune_datasets(
+    repo: str,
+    dataset_types: tuple[str, ...],
+    collections: tuple[str, ...],
+    where: str,
+    binds: tuple[str, ...],
+    find_first: bool,
+    purge: bool,
+    keep_files: bool,
+    no_disassociate: bool,
+    no_confirm: bool,
+) -> None:
+    """Prune datasets of DATASET_TYPES found in --collections (matching --where).
+
+    By default they are removed from TAGGED/CALIBRATION collections and their content is
+    deleted; with --purge they are deleted from the registry too.
+    """
+    if not collections:
+        raise click.ClickException("prune-datasets needs --collections (where to find the datasets)")
+    with _open(repo) as butler:
+        refs = butler.query_datasets(
+            list(dataset_types), _split(collections), where=where, bind=_bind(binds), find_first=find_first
+        )
+        if not refs:
+            raise click.ClickException(f"no dataset matches: {refs.explain_no_results()}")
+        shown = [f"{r.dataset_type.name} {r.data_id} run={r.run} id={r.id}" for r in refs]
+        action = "purge" if purge else "prune"
+        if not _confirm(f"Datasets to {action} ({len(refs)})", shown, no_confirm):
+            click.echo("Aborted.")
+            return
+        pruned = butler.prune_datasets(refs, disassociate=not no_disassociate, unstore=not keep_files, purge=purge)
+    click.echo(f"{'Purged' if purge else 'Pruned'} {len(pruned)} dataset(s).")
+
+
+@cli.command("migrate")
+@_repo
+def migrate(repo: str) -> None:
+    """Upgrade REPO's registry schema in place to this software's version."""
+    from ..registry._migrations import SCHEMA_VERSION
+
+    steps = Butler.migrate(repo)
+    for old, new, description in steps:
+        click.echo(f"schema version {old} -> {new}: {description}")
+    click.echo(f"Repository is at schema version {SCHEMA_VERSION}" + ("" if steps else " (nothing to do)") + ".")
+
+
 @cli.command("remove-collections")
 @_repo
 @click.argument("patterns", nargs=-1, required=True)

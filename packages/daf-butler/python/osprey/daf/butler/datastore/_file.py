@@ -8,7 +8,8 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,9 @@ class FileDatastore(Datastore):
     checksum : `str`, optional
         A `hashlib` algorithm (``"blake2b"``, ``"sha256"``): record a checksum of each file
         and verify it on read.
+    records_table : `str`
+        Name of the table recording the files (several file datastores in one chain
+        each have their own).
     """
 
     def __init__(
@@ -101,6 +105,8 @@ class FileDatastore(Datastore):
         templates: Mapping[str, str] | None = None,
         formatters: Mapping[str, str] | None = None,
         checksum: str | None = None,
+        *,
+        records_table: str = RECORDS_TABLE,
     ):
         self.db = db
         self.root = Path(root).absolute()
@@ -112,18 +118,18 @@ class FileDatastore(Datastore):
             raise DatastoreError(f"unknown checksum algorithm {checksum!r}")
         self.checksum = checksum
         self._formatter_classes: dict[str, type[Formatter]] = {}
-        self.table = self.define_table(db.metadata)
+        self.table = self.define_table(db.metadata, records_table)
         self._record_select = sa.select(self.table).where(self.table.c.dataset_id == sa.bindparam("dataset_id"))
 
     @staticmethod
-    def define_table(metadata: sa.MetaData) -> sa.Table:
+    def define_table(metadata: sa.MetaData, table_name: str = RECORDS_TABLE) -> sa.Table:
         """The records table (created by `create_tables`)."""
-        name = f"{metadata.schema}.{RECORDS_TABLE}" if metadata.schema else RECORDS_TABLE
+        name = f"{metadata.schema}.{table_name}" if metadata.schema else table_name
         if name in metadata.tables:
             return metadata.tables[name]
         dataset_fk = f"{metadata.schema}.dataset.id" if metadata.schema else "dataset.id"
         return sa.Table(
-            RECORDS_TABLE,
+            table_name,
             metadata,
             sa.Column("dataset_id", sa.Uuid(), sa.ForeignKey(dataset_fk, ondelete="CASCADE"), primary_key=True),
             sa.Column("path", sa.String(1024), nullable=False, unique=True),
@@ -278,6 +284,15 @@ class FileDatastore(Datastore):
                 if tmp is None:  # ingested in place: nothing to rename, nothing to undo
                     continue
                 final = item.payload["final"]
+                if os.path.lexists(final):
+                    # No registered dataset owns this path (its record was just inserted
+                    # under a UNIQUE constraint): it is the file of a dataset removed
+                    # earlier in this transaction, or a leftover of a crashed write. Keep
+                    # it aside until the commit, so a rollback can put it back.
+                    aside = os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.{uuid.uuid4().hex}.old")
+                    os.replace(final, aside)
+                    self.db.register_undo(lambda final=final, aside=aside: os.replace(aside, final))
+                    self.db.on_commit(lambda aside=aside: os.unlink(aside) if os.path.lexists(aside) else None)
                 os.replace(tmp, final)
                 self.db.register_undo(lambda final=final: os.unlink(final) if os.path.lexists(final) else None)
                 if item.payload.get("move_from"):
@@ -321,7 +336,6 @@ class FileDatastore(Datastore):
         record = self._record(ref)
         if record is None:
             raise DatasetNotFoundError(f"dataset {ref} has no file in the datastore at {self.root}")
-        path = self.root / record["path"]
         storage_class = self.storage_classes[record["storage_class"]]
         storage_class.validate_parameters(parameters, f"reading {ref}")
         if ref.component is not None and ref.component not in storage_class.components:
@@ -329,44 +343,81 @@ class FileDatastore(Datastore):
                 f"storage class {storage_class.name!r} of {ref.dataset_type.name!r} has no component "
                 f"{ref.component!r} (components: {sorted(storage_class.components) or 'none'})"
             )
+        with self._local_file(record, ref) as path:
+            if self.checksum and record["checksum"]:
+                actual = _file_checksum(path, self.checksum)
+                if actual != record["checksum"]:
+                    raise DatastoreError(
+                        f"checksum mismatch for {self._location(record)} ({ref}): file changed since it was written"
+                    )
+            return self._read(path, record, ref, parameters)
+
+    def _location(self, record: Mapping[str, Any]) -> str:
+        """Where a recorded file is, for messages."""
+        return str(self.root / record["path"])
+
+    @contextmanager
+    def _local_file(self, record: Mapping[str, Any], ref: DatasetRef) -> Iterator[str]:
+        """A local path holding the recorded file (here: the file itself)."""
+        path = self.root / record["path"]
         if not path.exists():
             raise DatasetNotFoundError(f"dataset {ref} is registered but its file {path} is missing")
-        if self.checksum and record["checksum"]:
-            actual = _file_checksum(path, self.checksum)
-            if actual != record["checksum"]:
-                raise DatastoreError(f"checksum mismatch for {path} ({ref}): file changed since it was written")
+        yield str(path)
+
+    def _read(self, path: str, record: Mapping[str, Any], ref: DatasetRef, parameters: Any) -> Any:
         formatter = self._formatter(record["formatter"])
         try:
             if ref.component is not None:
-                return formatter.read_component(str(path), ref.component, parameters)
-            return formatter.read(str(path), parameters)
+                return formatter.read_component(path, ref.component, parameters)
+            return formatter.read(path, parameters)
         except (DatastoreError, StorageClassError):
             raise
         except Exception as err:
-            raise FormatterError(f"{record['formatter']} failed to read {path} ({ref}): {err}") from err
+            raise FormatterError(
+                f"{record['formatter']} failed to read {self._location(record)} ({ref}): {err}"
+            ) from err
 
     def exists(self, ref: DatasetRef) -> bool:
         record = self._record(ref)
         return record is not None and (self.root / record["path"]).exists()
 
     def remove(self, ids: Iterable[Any]) -> None:
+        """Delete the records now and the files once the outermost transaction commits.
+
+        Each file is deleted only if the path still holds the same file (device and
+        inode) as when it was removed, so a dataset written to the same path later in the
+        same transaction (``pipetask --clobber``: prune, then put again) survives.
+        """
         ids = list(ids)
         if not ids:
             return
-        paths: list[Path] = []
+        doomed: list[tuple[Path, tuple[int, int] | None]] = []
         with self.db.transaction() as conn:
             for start in range(0, len(ids), 500):
                 part = ids[start : start + 500]
                 rows = conn.execute(sa.select(self.table.c.path).where(self.table.c.dataset_id.in_(part)))
                 # Absolute paths were ingested with transfer="direct": not ours to delete.
-                paths.extend(self.root / p for p in rows.scalars() if not os.path.isabs(p))
+                for relative in rows.scalars():
+                    if os.path.isabs(relative):
+                        continue
+                    path = self.root / relative
+                    try:
+                        st = path.lstat()
+                        doomed.append((path, (st.st_dev, st.st_ino)))
+                    except FileNotFoundError:
+                        doomed.append((path, None))
                 conn.execute(self.table.delete().where(self.table.c.dataset_id.in_(part)))
 
         def unlink_all() -> None:
-            for path in paths:
+            for path, identity in doomed:
                 try:
-                    path.unlink()
+                    st = path.lstat()
                 except FileNotFoundError:
                     _log.warning("file %s was already gone", path)
+                    continue
+                if identity is not None and (st.st_dev, st.st_ino) != identity:
+                    _log.verbose("not deleting %s: it was replaced by a newer dataset's file", path)
+                    continue
+                path.unlink()
 
         self.db.on_commit(unlink_all)

@@ -78,5 +78,7 @@ class InMemoryDatastore(Datastore):
         return ref.id in self._objects
 
     def remove(self, ids: Iterable[Any]) -> None:
-        ids = list(ids)
-        self.db.on_commit(lambda: [self._objects.pop(i, None) for i in ids])
+        """Drop the objects now; a rollback of the enclosing transaction restores them."""
+        removed = {i: self._objects.pop(i) for i in list(ids) if i in self._objects}
+        if removed and self.db.in_transaction:
+            self.db.register_undo(lambda: self._objects.update(removed))

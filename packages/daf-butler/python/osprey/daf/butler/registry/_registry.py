@@ -23,10 +23,12 @@ from .._exceptions import (
     ConflictingDefinitionError,
     DataIdError,
     DataIdValueError,
+    DatasetNotFoundError,
     DatasetTypeError,
     MissingCollectionError,
     MissingDatasetTypeError,
     OrphanedRecordError,
+    SchemaVersionError,
 )
 from .._timespan import Timespan
 from ..dimensions import (
@@ -38,13 +40,13 @@ from ..dimensions import (
 )
 from ..dimensions._coordinate import normalize_value
 from ._database import Database
+from ._migrations import MIGRATIONS, SCHEMA_VERSION
 from ._schema import StaticTables, make_dynamic_tables, tags_table_name
 
 __all__ = ["CollectionSearch", "Registry"]
 
 _log = get_logger(__name__)
 
-SCHEMA_VERSION = "1"
 
 CollectionSearch = str | Sequence[str]
 """One collection name or an ordered sequence of them (CHAINED ones are expanded)."""
@@ -102,7 +104,7 @@ class Registry:
             conn.execute(
                 registry.tables.attributes.insert(),
                 [
-                    {"name": "schema_version", "value": SCHEMA_VERSION},
+                    {"name": "schema_version", "value": str(SCHEMA_VERSION)},
                     {"name": "dimensions_namespace", "value": universe.namespace},
                     {"name": "dimensions_version", "value": str(universe.version)},
                 ],
@@ -110,25 +112,104 @@ class Registry:
         return registry
 
     @classmethod
-    def open(cls, db: Database, universe: DimensionUniverse) -> Registry:
-        """Open an existing registry, checking the schema and universe versions."""
+    def _attributes(cls, db: Database, universe: DimensionUniverse) -> tuple[Registry, dict[str, str]]:
         registry = cls(db, universe)
         try:
             with db.connection() as conn:
                 rows = {r.name: r.value for r in conn.execute(sa.select(registry.tables.attributes))}
         except sa.exc.DBAPIError as err:
             raise ButlerConfigError(f"{db.url} does not hold a Butler registry: {err.orig}") from None
-        expected = {
-            "schema_version": SCHEMA_VERSION,
-            "dimensions_namespace": universe.namespace,
-            "dimensions_version": str(universe.version),
-        }
+        if "schema_version" not in rows:
+            raise ButlerConfigError(f"{db.url} does not hold a Butler registry (no schema_version attribute)")
+        return registry, rows
+
+    @staticmethod
+    def _version(db: Database, rows: Mapping[str, str]) -> int:
+        try:
+            return int(rows["schema_version"])
+        except ValueError:
+            raise ButlerConfigError(
+                f"registry {db.url} has an unreadable schema_version {rows['schema_version']!r}"
+            ) from None
+
+    @classmethod
+    def open(cls, db: Database, universe: DimensionUniverse) -> Registry:
+        """Open an existing registry, checking the schema and universe versions.
+
+        Raises
+        ------
+        SchemaVersionError
+            The repository's schema is older (upgrade it with ``butler migrate``) or newer
+            (upgrade osprey-daf-butler) than this software's `SCHEMA_VERSION`.
+        ButlerConfigError
+            Not a registry, or another dimension universe.
+        """
+        registry, rows = cls._attributes(db, universe)
+        version = cls._version(db, rows)
+        if version < SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"registry {db.url} has schema version {version}, older than this software's {SCHEMA_VERSION}; "
+                "upgrade it in place with `butler migrate REPO` (Butler.migrate)"
+            )
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"registry {db.url} has schema version {version}, newer than this software's {SCHEMA_VERSION}; "
+                "upgrade osprey-daf-butler to open it"
+            )
+        expected = {"dimensions_namespace": universe.namespace, "dimensions_version": str(universe.version)}
         for key, value in expected.items():
             if rows.get(key) != value:
                 raise ButlerConfigError(
                     f"registry {db.url} has {key}={rows.get(key)!r} but this software expects {value!r}"
                 )
         return registry
+
+    @classmethod
+    def migrate(cls, db: Database, universe: DimensionUniverse) -> list[tuple[int, int, str]]:
+        """Upgrade the registry's schema in place to `SCHEMA_VERSION`, one step per transaction.
+
+        Returns
+        -------
+        steps : `list` [`tuple` [`int`, `int`, `str`]]
+            (from, to, description) of each step applied; empty when already current.
+
+        Raises
+        ------
+        SchemaVersionError
+            The schema is newer than this software, or no step exists from its version.
+        """
+        registry, rows = cls._attributes(db, universe)
+        version = cls._version(db, rows)
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"registry {db.url} has schema version {version}, newer than this software's {SCHEMA_VERSION}; "
+                "it cannot be migrated down"
+            )
+        attributes = registry.tables.attributes
+        applied = []
+        while version < SCHEMA_VERSION:
+            step = MIGRATIONS.get(version)
+            if step is None:
+                raise SchemaVersionError(f"no migration from schema version {version} of registry {db.url}")
+            with db.transaction() as conn:
+                # Re-read under the write lock: another process may have migrated meanwhile.
+                current = int(
+                    conn.execute(
+                        sa.select(attributes.c.value).where(attributes.c.name == "schema_version")
+                    ).scalar_one()
+                )
+                if current == version:
+                    step.apply(conn, db.metadata, registry.tables.dataset_type)
+                    conn.execute(
+                        attributes.update()
+                        .where(attributes.c.name == "schema_version", attributes.c.value == str(version))
+                        .values(value=str(version + 1))
+                    )
+                    applied.append((version, version + 1, step.description))
+                    _log.info("migrated registry %s from schema version %d to %d: %s", db.url, version,
+                              version + 1, step.description)  # fmt: skip
+            version = version + 1 if current == version else current  # else: migrated by someone else
+        return applied
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -1394,6 +1475,95 @@ class Registry:
         ds = self.tables.dataset
         with self.db.connection() as conn:
             return list(conn.execute(sa.select(ds.c.id).where(ds.c.run_id == run_id)).scalars())
+
+    def resolve_existing(self, refs: Iterable[DatasetRef]) -> list[DatasetRef]:
+        """Check that each ref is a registered dataset with its dataset type and run; return the parents.
+
+        Component refs are replaced by their parent dataset's ref; duplicates are dropped
+        (first one kept).
+
+        Raises
+        ------
+        DatasetNotFoundError
+            Some refs are not in this repository, or are registered with another dataset
+            type or run; the message names up to five of them (type, data ID, run, id).
+        """
+        unique: dict[uuid.UUID, DatasetRef] = {}
+        for ref in refs:
+            if not isinstance(ref, DatasetRef):
+                raise DatasetTypeError(f"expected DatasetRef objects, got {type(ref).__name__}: {ref!r}")
+            unique.setdefault(ref.id, ref.parent)
+        ids = list(unique)
+        ds, dt, coll = self.tables.dataset, self.tables.dataset_type, self.tables.collection
+        found: dict[uuid.UUID, tuple[str, str]] = {}
+        with self.db.connection() as conn:
+            for start in range(0, len(ids), 500):
+                stmt = (
+                    sa.select(ds.c.id, dt.c.name, coll.c.name.label("run"))
+                    .select_from(
+                        ds.join(dt, ds.c.dataset_type_id == dt.c.dataset_type_id).join(
+                            coll, ds.c.run_id == coll.c.collection_id
+                        )
+                    )
+                    .where(ds.c.id.in_(ids[start : start + 500]))
+                )
+                found.update((row.id, (row.name, row.run)) for row in conn.execute(stmt))
+        bad = []
+        for id_, ref in unique.items():
+            if id_ not in found:
+                bad.append(f"{ref.dataset_type.name!r} {ref.data_id} in run {ref.run!r} (id {id_}): not registered")
+            elif found[id_] != (ref.dataset_type.name, ref.run):
+                name, run = found[id_]
+                bad.append(
+                    f"{ref.dataset_type.name!r} {ref.data_id} in run {ref.run!r} (id {id_}): that id is a "
+                    f"{name!r} dataset in run {run!r}"
+                )
+        if bad:
+            shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+            raise DatasetNotFoundError(f"{len(bad)} of {len(unique)} dataset(s) are not in this repository: {shown}")
+        return list(unique.values())
+
+    def disassociate_everywhere(self, refs: Sequence[DatasetRef]) -> None:
+        """Remove datasets from every TAGGED and CALIBRATION collection (not from their RUN).
+
+        The refs must be registered (see `resolve_existing`).
+        """
+        by_type: dict[str, list[uuid.UUID]] = {}
+        for ref in refs:
+            by_type.setdefault(ref.dataset_type.name, []).append(ref.id)
+        ds = self.tables.dataset
+        with self.db.transaction(savepoint=False) as conn:
+            for name, ids in by_type.items():
+                storage = self._storage(name)
+                for start in range(0, len(ids), 500):
+                    part = ids[start : start + 500]
+                    tags = storage.tags
+                    # Every membership except the one in the dataset's own RUN.
+                    own_run = sa.select(ds.c.run_id).where(ds.c.id == tags.c.dataset_id).scalar_subquery()
+                    conn.execute(tags.delete().where(tags.c.dataset_id.in_(part), tags.c.collection_id != own_run))
+                    if storage.calibs is not None:
+                        calibs = storage.calibs
+                        conn.execute(calibs.delete().where(calibs.c.dataset_id.in_(part)))
+
+    def remove_datasets(self, refs: Sequence[DatasetRef]) -> None:
+        """Delete datasets from the registry entirely: their RUN, TAGGED and CALIBRATION rows.
+
+        Rows that refer to the datasets in other tables (datastore records) are removed
+        by ``ON DELETE CASCADE``; callers that must delete content remove those first.
+        """
+        by_type: dict[str, list[uuid.UUID]] = {}
+        for ref in refs:
+            by_type.setdefault(ref.dataset_type.name, []).append(ref.id)
+        ds = self.tables.dataset
+        with self.db.transaction(savepoint=False) as conn:
+            for name, ids in by_type.items():
+                storage = self._storage(name)
+                for start in range(0, len(ids), 500):
+                    part = ids[start : start + 500]
+                    conn.execute(storage.tags.delete().where(storage.tags.c.dataset_id.in_(part)))
+                    if storage.calibs is not None:
+                        conn.execute(storage.calibs.delete().where(storage.calibs.c.dataset_id.in_(part)))
+                    conn.execute(ds.delete().where(ds.c.id.in_(part)))
 
     def remove_run(self, run: str, *, unlink_from_chains: bool = False) -> list[uuid.UUID]:
         """Delete a RUN collection and its datasets' rows; return the dataset IDs removed."""

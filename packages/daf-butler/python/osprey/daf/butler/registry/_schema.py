@@ -11,6 +11,7 @@ import hashlib
 import sqlalchemy as sa
 
 from ..dimensions import DimensionElement, DimensionGroup, DimensionUniverse, FieldSpec
+from ._migrations import calib_dataset_index_name
 
 __all__ = ["StaticTables", "calib_table_name", "dimension_column_type", "make_dynamic_tables", "tags_table_name"]
 
@@ -232,5 +233,6 @@ def make_dynamic_tables(
                 sa.Column("validity_begin", sa.BigInteger(), nullable=False),
                 sa.Column("validity_end", sa.BigInteger(), nullable=False),
                 sa.Index(f"{name}_lookup", "dataset_type_id", "collection_id", *group.required),
+                sa.Index(calib_dataset_index_name(name), "dataset_id"),  # schema version 2
             )
     return tags, calibs
