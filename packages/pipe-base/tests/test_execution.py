@@ -112,3 +112,14 @@ def test_fail_fast_stops_scheduling(butler):
     assert len(report.failed) == 1 and len(report.quanta) == len(graph)
     assert len(report.succeeded) + len(report.blocked) + 1 == len(graph)
     assert len(report.succeeded) == 0  # the failing quantum is the first one handed out
+
+
+def test_in_memory_datastores_are_refused_for_worker_processes(tmp_path):
+    from osprey.daf.butler import Butler
+    from osprey.pipe.base import PipeBaseError
+
+    chained = {"cls": "chained", "children": [{"cls": "file", "root": "files"}, {"cls": "inmemory"}]}
+    for n, datastore in enumerate(({"cls": "inmemory"}, chained)):
+        Butler.make_repo(tmp_path / f"r{n}", config={"datastore": datastore})
+        with Butler.from_config(tmp_path / f"r{n}") as butler, pytest.raises(PipeBaseError, match="in-memory"):
+            MultiprocessGraphExecutor(butler, 2)

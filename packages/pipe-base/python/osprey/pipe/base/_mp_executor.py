@@ -57,6 +57,11 @@ def _worker_main(conn: Connection, butler_config: Any, root: Any, graph: Quantum
         conn.close()
 
 
+def _has_in_memory(config: Any) -> bool:
+    """Whether a datastore config (or any child of a chained one) keeps datasets in process memory."""
+    return config.cls == "inmemory" or any(_has_in_memory(c) for c in getattr(config, "children", None) or ())
+
+
 def _rss_bytes(pid: int) -> int:
     """Resident set size of a process (Linux ``/proc``); 0 when it cannot be read."""
     try:
@@ -135,7 +140,7 @@ class MultiprocessGraphExecutor:
     ):
         if processes < 1:
             raise PipeBaseError(f"need at least one worker process, got {processes}")
-        if getattr(butler.config.datastore, "cls", None) == "inmemory":
+        if _has_in_memory(butler.config.datastore):
             raise PipeBaseError("an in-memory datastore cannot be shared with worker processes; use -j 1")
         self.butler = butler
         self.processes = processes
