@@ -2,10 +2,13 @@
 //
 // * background_bin_statistics: one statistic per rectangular bin (MEANCLIP or MEDIAN of the
 //   good pixels, see osprey/afw/statistics.h), with a robust width (clipped standard
-//   deviation, or 1.4826 MAD for MEDIAN) and the number of good pixels.
+//   deviation, or 1.4826 MAD for MEDIAN) and the number of good pixels. MEANCLIP reads each
+//   bin in place with a CoreBand (one pass); MEDIAN gathers a bin row's pixels per bin and
+//   partitions each bin.
 // * background_interpolate: separable interpolation of the bin grid to pixels, first along
 //   x through every bin row, then along y through those values at every output column
-//   (osprey/afw/interpolate.h). The interpolant of a column depends only on the grid and
+//   (osprey/afw/interpolate.h), the last step one Horner evaluation per pixel written
+//   straight into the output row. The interpolant of a column depends only on the grid and
 //   the column, so any sub-region is evaluated alone and equals the same cut of the whole.
 // * background_chebyshev: evaluation of a 2-D Chebyshev series sum c[j][i] T_i(u) T_j(v)
 //   on a region, u and v the pixel positions mapped linearly from the domain to [-1, 1].
@@ -98,6 +101,37 @@ void bin_statistics_py(Pixels<T> image, MaskArr mask, int32_t bitmask, Edges x_e
     int64_t* out_n = n_good.data();
 
     nb::gil_scoped_release nogil;
+    if (statistic == kMeanClip) {
+        // Each bin is one region of the image, read in place by a CoreBand (one pass).
+        st::CoreBand<T> cb;
+        for (size_t by = 0; by < nby; ++by) {
+            for (size_t bx = 0; bx < nbx; ++bx) {
+                const int64_t offset = ye[by] * stride + xe[bx];
+                const st::ImageRegion<T> reg{data + offset,
+                                             stride,
+                                             static_cast<size_t>(ye[by + 1] - ye[by]),
+                                             static_cast<size_t>(xe[bx + 1] - xe[bx]),
+                                             mdata ? mdata + ye[by] * mstride + xe[bx] : nullptr,
+                                             mstride,
+                                             bitmask,
+                                             nullptr,
+                                             0};
+                const size_t k = by * nbx + bx;
+                cb.template build<false>(reg, st::grid_sample(reg, 256), n_sigma);
+                const size_t n = cb.size();
+                out_n[k] = static_cast<int64_t>(n);
+                if (n == 0) {
+                    out_value[k] = st::kNaN;
+                    out_rms[k] = st::kNaN;
+                    continue;
+                }
+                const st::ClipResult c = st::sigma_clip(cb, n_sigma, n_iter);
+                out_value[k] = c.moments.mean;
+                out_rms[k] = std::sqrt(c.moments.variance);
+            }
+        }
+        return;
+    }
     st::Partition<T> part;
     st::Buffer<T> tmp;
     st::Buffer<double> dev;
@@ -253,7 +287,6 @@ void interpolate_py(Grid grid, Vec x_centers, Vec y_centers, int style_code, dou
             c[3 * w + i] = p.c3[s];
         }
     }
-    std::vector<double> line(w);
     for (size_t j = 0; j < h; ++j) {
         const double t = y_start + static_cast<double>(j);
         const auto s = static_cast<size_t>(std::upper_bound(breaks_y.begin(), breaks_y.end(), t) - breaks_y.begin());
@@ -262,10 +295,17 @@ void interpolate_py(Grid grid, Vec x_centers, Vec y_centers, int style_code, dou
         const double* c1 = c0 + w;
         const double* c2 = c1 + w;
         const double* c3 = c2 + w;
-        for (size_t i = 0; i < w; ++i) {
-            line[i] = c0[i] + d * (c1[i] + d * (c2[i] + d * c3[i]));
+        T* row = dst + static_cast<int64_t>(j) * ostride;
+        // One Horner step per pixel, written (or subtracted) straight into the output row.
+        if (subtract) {
+            for (size_t i = 0; i < w; ++i) {
+                row[i] = static_cast<T>(static_cast<double>(row[i]) - (c0[i] + d * (c1[i] + d * (c2[i] + d * c3[i]))));
+            }
+        } else {
+            for (size_t i = 0; i < w; ++i) {
+                row[i] = static_cast<T>(c0[i] + d * (c1[i] + d * (c2[i] + d * c3[i])));
+            }
         }
-        store_row(dst + static_cast<int64_t>(j) * ostride, line.data(), w, subtract);
     }
 }
 

@@ -4,11 +4,12 @@
 // mask (when given) and, when weighted, a finite positive variance (weight 1 / variance).
 // Plain moments (count, sum, min, max, mean, variance) need no copy: one pass summing
 // around a central shift (the median of a 1024-pixel sample), repeated around the mean in
-// the rare case that the shift is more than 4 sigma away. Unweighted order statistics and
-// clipping use a Partition (the good values counting-sorted into value buckets in two
-// passes); weighted ones a compact copy of the values and weights. See
-// osprey/afw/statistics.h for both. The region
-// may be a strided view (rows anywhere, columns adjacent), so sub-boxes are never copied.
+// the rare case that the shift is more than 4 sigma away. The unweighted median and
+// clipping use a CoreBand (one SIMD pass keeping only the tails and a band around the
+// median), the unweighted quartiles and MAD a Partition (the good values counting-sorted
+// into value buckets in two passes), weighted statistics a compact copy of the values and
+// weights. See osprey/afw/statistics.h for all three. The region may be a strided view
+// (rows anywhere, columns adjacent), so sub-boxes are never copied.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
@@ -221,6 +222,39 @@ void compute_partitioned(Region<T> const& reg, int need, double n_sigma, int n_i
     }
 }
 
+// Unweighted median and clipping without quartiles or MAD: everything from a CoreBand (one
+// pass over the region, see osprey/afw/statistics.h).
+template <class T>
+void compute_core_band(Region<T> const& reg, int need, double n_sigma, int n_iter, double* out) {
+    st::CoreBand<T> cb;
+    if (!cb.template build<true>(reg, st::grid_sample(reg, 4096), n_sigma)) {
+        return;
+    }
+    const size_t n = cb.size();
+    const st::Sums all = cb.sums(-st::kInf, st::kInf);
+    out[kNpoint] = static_cast<double>(n);
+    out[kSum] = static_cast<double>(n) * all.shift + all.s1;
+    out[kMin] = cb.min();
+    out[kMax] = cb.max();
+    out[kSumW] = all.w;
+    if (need & kMoments) {
+        const st::Moments mom = st::moments_from(all);
+        out[kMean] = mom.mean;
+        out[kVariance] = mom.variance;
+    }
+    if (need & kMedian) {
+        out[kMedianSlot] = cb.median(-st::kInf, st::kInf, n);
+    }
+    if (need & kClip) {
+        const st::ClipResult clip = st::sigma_clip(cb, n_sigma, n_iter);
+        out[kMeanClip] = clip.moments.mean;
+        out[kVarianceClip] = clip.moments.variance;
+        out[kNClip] = static_cast<double>(clip.n_kept);
+        out[kSumWClip] = clip.moments.sum_w;
+        out[kClipIterations] = static_cast<double>(clip.iterations);
+    }
+}
+
 template <class T>
 void compute(Region<T> const& reg, int need, double n_sigma, int n_iter, double* out) {
     for (int k = 0; k < kNSlots; ++k) {
@@ -231,7 +265,11 @@ void compute(Region<T> const& reg, int need, double n_sigma, int n_iter, double*
     out[kNpoint] = 0.0;
     out[kSum] = 0.0;
     if (compact && !weighted) {
-        compute_partitioned(reg, need, n_sigma, n_iter, out);
+        if (need & (kQuartiles | kMad)) {
+            compute_partitioned(reg, need, n_sigma, n_iter, out);
+        } else {
+            compute_core_band(reg, need, n_sigma, n_iter, out);
+        }
         return;
     }
     st::Buffer<T> values;

@@ -131,6 +131,50 @@ def test_recovers_known_background(sky, statistic, interpolation):
     assert bg.global_rms == pytest.approx(SIGMA, rel=0.05)
 
 
+def _reference_clip(x, n_sigma, n_iter):
+    x = np.asarray(x, dtype=np.float64)
+    for _ in range(n_iter):
+        c, s = np.median(x), x.std()
+        keep = (x >= c - n_sigma * s) & (x <= c + n_sigma * s)
+        if keep.all():
+            break
+        x = x[keep]
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bin_statistics_match_reference(sky, dtype):
+    """Each bin's MEANCLIP and clipped sigma equal numpy's clipping of that bin's good pixels
+    (uneven bins, masked stars, NaNs, a bin with one good pixel and an empty one)."""
+    mi, _ = sky
+    image = mi.image.array.astype(dtype)
+    mask = mi.mask.array.copy()
+    image[np.random.default_rng(3).random(image.shape) < 0.01] = np.nan
+    mask[0:50, 0:45] = 1 << 8  # bin (0, 0): every pixel NO_DATA ...
+    mask[7, 9] = 0  # ... but one
+    mask[50:100, 45:90] = 1 << 8  # bin (1, 1): empty
+    x_edges = np.array([0, 45, 90, 200, 333, 640], np.int64)
+    y_edges = np.array([0, 50, 100, 256, 512], np.int64)
+    shape = (4, 5)
+    value, rms, n_good = np.empty(shape), np.empty(shape), np.empty(shape, np.int64)
+    bits = (1 << 8) | (1 << 5)
+    _afw.background_bin_statistics(image, mask, bits, x_edges, y_edges, 0, 2.5, 4, value, rms, n_good)
+    for by in range(4):
+        for bx in range(5):
+            sl = np.s_[y_edges[by] : y_edges[by + 1], x_edges[bx] : x_edges[bx + 1]]
+            good = image[sl][np.isfinite(image[sl]) & ((mask[sl] & bits) == 0)]
+            assert n_good[by, bx] == good.size
+            if good.size == 0:
+                assert np.isnan(value[by, bx]) and np.isnan(rms[by, bx])
+                continue
+            kept = _reference_clip(good, 2.5, 4)
+            assert_allclose(value[by, bx], kept.mean(), rtol=1e-12)
+            if kept.size > 1:
+                assert_allclose(rms[by, bx], kept.std(ddof=1), rtol=1e-9)
+            else:
+                assert np.isnan(rms[by, bx])
+
+
 def test_unmasked_stars_bias_the_background(sky):
     mi, truth = sky
     biased = estimate_background(mi.image, BackgroundControl(BIN)).get_image().array - truth

@@ -226,6 +226,83 @@ def test_order_statistics_exact(values):
         assert make_statistics(f32[None, :], P.MEDIAN).median == np.median(f32.astype(np.float64))
 
 
+def _clip_cases():
+    """Distributions that steer the one-pass clipping path (a core and a median band planned
+    from a sample) into each of its exact fallbacks: misleading samples, tiny or constant
+    inputs, heavy tails, ties, clipping so tight that the bounds cut into the core."""
+    rng = np.random.default_rng(31)
+    sky = rng.normal(100.0, 5.0, 60_000)
+    hot = rng.random(sky.size) < 0.08
+    sky[hot] += 50.0 + rng.exponential(400.0, hot.sum())
+    bimodal = np.concatenate([rng.normal(0.0, 1.0, 30_001), rng.normal(50.0, 1.0, 29_999)])
+    rng.shuffle(bimodal)
+    skewed = rng.lognormal(0.0, 1.5, 50_000)
+    return {
+        "one": (np.array([3.5]), 3.0, 3),
+        "two": (np.array([1.0, 2.0]), 3.0, 3),
+        "five": (np.array([5.0, 1.0, 4.0, 2.0, 100.0]), 1.5, 5),
+        "constant": (np.full(5_000, 7.25), 3.0, 3),
+        "ties": (rng.integers(0, 6, 40_000).astype(float), 2.0, 4),
+        "sky": (sky, 3.0, 3),
+        "sky-tight": (sky, 0.7, 6),  # bounds inside the core: exact passes over the region
+        "bimodal": (bimodal, 1.0, 5),  # the sample median may sit in either mode
+        "skewed": (skewed, 2.5, 10),  # the median drifts far from the first band
+        "cauchy": (rng.standard_cauchy(70_001), 3.0, 5),
+        "extreme": (np.concatenate([rng.normal(0, 1, 9_000), [1e30, -1e30, 3e29]]), 3.0, 3),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", sorted(_clip_cases()))
+def test_clipping_and_median_exact_on_hard_inputs(case, dtype):
+    """MEANCLIP, STDEVCLIP, NCLIP and MEDIAN equal the numpy reference whatever the data do to
+    the sample-planned fast path (its fallbacks are exact passes)."""
+    values, n_sigma, n_iter = _clip_cases()[case]
+    values = values.astype(dtype)
+    x64 = values.astype(np.float64)
+    for shape in [(1, values.size), (values.size, 1)] + ([(values.size // 100, 100)] if values.size % 100 == 0 else []):
+        s = make_statistics(
+            values.reshape(shape),
+            P.MEANCLIP | P.STDEVCLIP | P.NCLIP | P.MEDIAN | P.MEAN | P.MIN | P.MAX | P.SUM,
+            control=StatisticsControl(n_sigma=n_sigma, n_iter=n_iter),
+        )
+        kept = reference_clip(x64, n_sigma, n_iter)
+        assert s.median == np.median(x64)
+        assert s.value(P.NCLIP) == kept.size
+        assert (s.value(P.MIN), s.value(P.MAX)) == (x64.min(), x64.max())
+        scale = np.abs(kept).max()  # rounding of sums about a central value scales with the data
+        assert_allclose(s.meanclip, kept.mean(), rtol=1e-12, atol=1e-13 * scale)
+        if kept.size > 1:
+            assert_allclose(s.stdevclip, kept.std(ddof=1), rtol=1e-9, atol=1e-13 * scale)
+        if np.isfinite(x64.sum()):
+            assert_allclose(s.mean, x64.mean(), rtol=1e-12, atol=1e-13 * np.abs(x64).max())
+
+
+def test_median_exact_random_shapes():
+    """The band median (bucket counts, then a selection in one bucket) is numpy's exact median
+    for many sizes, parities, dtypes, NaN fractions and masks."""
+    rng = np.random.default_rng(8)
+    for trial in range(40):
+        ny, nx = rng.integers(1, 90, 2)
+        data = rng.normal(rng.uniform(-1e3, 1e3), rng.uniform(1e-3, 1e3), (ny, nx))
+        if trial % 3 == 0:
+            data = np.round(data, 1)  # ties
+        data[rng.random(data.shape) < 0.05] = np.nan
+        mask = np.where(rng.random(data.shape) < 0.1, 1 << 1, 0).astype(np.int32)
+        dtype = np.float32 if trial % 2 else np.float64
+        data = data.astype(dtype)
+        good = np.isfinite(data)
+        s = make_statistics(data, P.MEDIAN | P.MEANCLIP)
+        assert s.median == np.median(data[good].astype(np.float64)) or good.sum() == 0
+        mi = MaskedImage.from_arrays(data.astype(np.float32), mask)
+        good &= mask == 0
+        s = make_statistics(mi, P.MEDIAN | P.MEANCLIP | P.NCLIP)
+        if good.sum():
+            ref = data.astype(np.float32)[good].astype(np.float64)
+            assert s.median == np.median(ref)
+            assert s.value(P.NCLIP) == reference_clip(ref, 3.0, 3).size
+
+
 def test_bbox_and_views(scene):
     data, mask, _ = scene
     mi = MaskedImage.from_arrays(data, mask, xy0=(100, 200))

@@ -293,7 +293,8 @@ class Camera:
         import yaml
 
         with open(path, "w", encoding="utf-8") as stream:
-            yaml.safe_dump(self.to_dict(), stream, sort_keys=False)
+            # libyaml's emitter when present: the pure-Python one takes tens of seconds for LSSTCam
+            yaml.dump(self.to_dict(), stream, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
 
     @classmethod
     def from_lsst_policy(cls, directory: str | os.PathLike[str], **kwargs: Any) -> Camera:
