@@ -27,3 +27,22 @@ def test_importing_butler_loads_no_heavy_dependency():
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []
+
+
+def test_storage_class_plugins_are_located_without_importing_them(monkeypatch, caplog):
+    import importlib.metadata
+    import sys
+
+    from osprey.daf.butler import _storage_class
+
+    group = _storage_class.STORAGE_CLASS_ENTRY_POINT_GROUP
+    found = [
+        importlib.metadata.EntryPoint("ours", "osprey.daf.butler:configs/storage_classes.yaml", group),
+        importlib.metadata.EntryPoint("broken", "osprey.daf.butler:no/such.yaml", group),
+        importlib.metadata.EntryPoint("absent", "osprey_no_such_package:x.yaml", group),
+    ]
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: found)
+    files = _storage_class._plugin_storage_class_files.__wrapped__()  # not the per-process cache
+    assert [f.name for f in files] == ["storage_classes.yaml"] and files[0].is_file()
+    assert "osprey_no_such_package" not in sys.modules
+    assert "no file 'no/such.yaml'" in caplog.text and "osprey_no_such_package" in caplog.text

@@ -23,18 +23,33 @@ STORAGE_CLASS_ENTRY_POINT_GROUP = "osprey.storage_classes"
 
 @functools.cache
 def _plugin_storage_class_files() -> tuple[Path, ...]:
-    """Storage-class files contributed by installed packages (loaded once per process)."""
+    """Storage-class files contributed by installed packages (found once per process).
+
+    An entry point of group ``osprey.storage_classes`` names a YAML file inside a package,
+    ``"package.name:relative/path.yaml"``. The package is located, not imported, so opening
+    a Butler does not import every installed obs or algorithm package.
+    """
+    import importlib.util
     from importlib.metadata import entry_points
 
     from osprey.utils import get_logger
 
     files: list[Path] = []
     for ep in entry_points(group=STORAGE_CLASS_ENTRY_POINT_GROUP):
+        package, _, resource = ep.value.partition(":")
         try:
-            files.extend(Path(p) for p in ep.load()())
-        except Exception as err:  # a broken plugin must not break every Butler
+            spec = importlib.util.find_spec(package.strip())
+        except (ImportError, ValueError):
+            spec = None
+        # origin is the package's __init__.py (editable installs have virtual search locations)
+        places = [Path(spec.origin).parent] if spec is not None and spec.origin else []
+        places += [Path(loc) for loc in (spec.submodule_search_locations or [])] if spec is not None else []
+        found = [place / resource.strip() for place in places if (place / resource.strip()).is_file()]
+        if found:
+            files.append(found[0])
+        else:  # a broken plugin must not break every Butler
             get_logger(__name__).warning(
-                "cannot load storage classes from entry point %r (%s): %s", ep.name, ep.value, err
+                "storage classes of entry point %r: no file %r in package %r", ep.name, resource, package
             )
     return tuple(files)
 

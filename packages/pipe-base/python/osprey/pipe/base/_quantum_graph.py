@@ -9,6 +9,7 @@ pipeline's overall inputs; the rows are then grouped per task into quanta.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import json
 import uuid
@@ -63,6 +64,11 @@ def metadata_dataset_type(label: str, dimensions: DimensionGroup) -> DatasetType
 def log_dataset_type(label: str, dimensions: DimensionGroup) -> DatasetType:
     """``<label>_log``: the log records of one quantum as a list of dicts."""
     return DatasetType(f"{label}_log", dimensions.names, "StructuredDataList", dimensions.universe)
+
+
+# Made once per task rather than once per quantum (graph building makes millions of refs).
+_cached_metadata_type = functools.lru_cache(maxsize=1024)(metadata_dataset_type)
+_cached_log_type = functools.lru_cache(maxsize=1024)(log_dataset_type)
 
 
 def _output_ref(dataset_type: DatasetType, data_id: DataCoordinate, run: str) -> DatasetRef:
@@ -392,8 +398,8 @@ def _make_quantum(
         data_id=data_id,
         inputs=inputs,
         outputs=outputs,
-        metadata_ref=_output_ref(metadata_dataset_type(label, task_dimensions), data_id, run),
-        log_ref=_output_ref(log_dataset_type(label, task_dimensions), data_id, run),
+        metadata_ref=_output_ref(_cached_metadata_type(label, task_dimensions), data_id, run),
+        log_ref=_output_ref(_cached_log_type(label, task_dimensions), data_id, run),
     )
 
 

@@ -88,6 +88,10 @@ class Registry:
         # Statements built once and executed with bound parameters (SQLAlchemy then also
         # reuses their compiled form): the per-dataset paths of put/get/ingest.
         self._statements: dict[tuple, Any] = {}
+        # Records of elements without space or time (instrument, detector, physical_filter,
+        # band, ...) found once per process: every put expands a data ID. Local inserts
+        # clear it; records are not expected to change under a running process.
+        self._static_records: dict[tuple, DimensionRecord] = {}
 
     # ------------------------------------------------------------------ set-up
     @classmethod
@@ -327,6 +331,7 @@ class Registry:
         ConflictingDefinitionError
             A record with the same key exists (and neither option was given).
         """
+        self._static_records.clear()
         dim_element = self._element(element)
         rows = self._records_to_rows(dim_element, records)
         if not rows:
@@ -422,6 +427,7 @@ class Registry:
             A different record with the same key exists and ``update`` is False; the
             message lists the fields that differ.
         """
+        self._static_records.clear()
         dim_element = self._element(element)
         row = self._record_to_row(dim_element, record)
         table = self.tables.elements[element]
@@ -554,8 +560,14 @@ class Registry:
         cache: dict[tuple, DimensionRecord | None],
     ) -> DimensionRecord | None:
         key = (element.name, *(values[d] for d in element.required))
+        if key in self._static_records:
+            return self._static_records[key]
         if key not in cache:
-            cache[key] = self._fetch_record(conn, element, values)
+            cache[key] = record = self._fetch_record(conn, element, values)
+            if record is not None and not (element.spatial or element.temporal):
+                self._static_records[key] = record
+                if self.db.in_transaction:  # the row may be this transaction's and roll back
+                    self.db.register_undo(self._static_records.clear)
         return cache[key]
 
     def _fetch_record(
