@@ -77,8 +77,8 @@ def test_amp_offsets_recovered_within_strip_noise():
     assert np.sqrt(np.mean(err**2)) < 1.5 * tol, (err, tol)
     for name, e in zip(truth, err, strict=True):
         assert abs(e) < 4 * ao.pedestal_errors[name], (name, e, ao.pedestal_errors[name])
-    # Injected offsets are ~10 e: the correction removes > 85% of their RMS.
-    assert np.sqrt(np.mean(err**2)) < 0.15 * np.sqrt(np.mean(np.array(list(truth.values())) ** 2))
+    # Injected offsets have an RMS of 10 e: what is left is < 15% of that.
+    assert np.sqrt(np.mean(err**2)) < 0.15 * 10.0
     # The corrected image has continuous background: a second pass finds nothing left.
     again = amp_offset_correct(result.post_isr_image.clone(), apply=False)
     assert max(abs(v) for v in again.pedestals.values()) < 0.1

@@ -13,6 +13,7 @@ from astropy.time import Time, TimeDelta
 from osprey.afw.metadata import PropertyList
 from osprey.afw.visit_info import RotType, VisitInfo
 from osprey.obs.base import (
+    DecamTranslator,
     LsstCamTranslator,
     MetadataTranslator,
     ObservationInfo,
@@ -206,7 +207,8 @@ def test_decam_raw_header():
     assert 90 - info.altaz_begin.latitude.as_degrees() == pytest.approx(cards["ZD"], abs=0.2)
     bias = translate(read_header(realdata_path("headers/decam/fitsheader-decam-0160496.yaml", __file__)))
     assert (bias.exposure_id, bias.observation_type, bias.exposure_time) == (160496, "bias", 0.0)
-    assert bias.physical_filter == "Y DECam c0005 10095.0 1130.0" and bias.tracking_radec is None
+    # The bias's FILTER card says Y, but a bias sees no filter (astro_metadata_translator's fix).
+    assert bias.physical_filter == "solid plate 0.0 0.0" and bias.tracking_radec is None
     for name in (
         "fitsheader-decam-calexp-0412037_10.yaml",
         "fitsheader-decam-instcal-c4d_190402_050618_ooi_VR_v1.yaml",
@@ -290,3 +292,44 @@ def test_registry_and_property_list_input():
     from_dict = translate(cards)
     assert from_plist.exposure_id == from_dict.exposure_id == 2025041500060
     assert from_plist.observation_type == "acq" and from_plist.observation_reason == "first_focus"
+
+
+def test_decam_bias_sees_the_solid_plate_whatever_its_filter_card():
+    """DECam biases record the filter wheel position, but see no filter: the translator says so."""
+    path = realdata_path("headers/decam/fitsheader-decam-0160496.yaml", __file__)
+    cards = read_header(path)
+    bias = translate(cards, str(path))
+    assert bias.observation_type == "bias" and bias.physical_filter == DecamTranslator.solid_plate_filter
+    assert DecamTranslator.solid_plate_filter == "solid plate 0.0 0.0"
+    assert translate({**cards, "FILTER": "g DECam SDSS c0001 4720.0 1520.0"}).physical_filter == "solid plate 0.0 0.0"
+    science = translate({**cards, "OBSTYPE": "object"})
+    assert science.physical_filter == str(cards["FILTER"]).strip() != "solid plate 0.0 0.0"
+
+
+def test_translators_of_installed_instruments_are_found_without_importing_them(monkeypatch):
+    """A header no loaded translator claims makes translate() load the osprey.instruments entry points once."""
+    import osprey.obs.base._translator as module
+
+    loaded = []
+
+    class FakeEntryPoint:
+        name, value = "FakeCam", "fake.module:FakeCam"
+
+        def load(self):
+            class FakeCamTranslator(module.MetadataTranslator):
+                name = "FakeCam"
+
+                @classmethod
+                def can_translate(cls, header):
+                    return header.get("INSTRUME") == "FakeCam"
+
+            loaded.append(FakeCamTranslator)
+            return object
+
+    monkeypatch.setattr(module, "_installed_loaded", False)
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [FakeEntryPoint()])
+    monkeypatch.setattr(module.MetadataTranslator, "_registry", dict(module.MetadataTranslator._registry))
+    assert module.MetadataTranslator.determine_translator({"INSTRUME": "FakeCam"}) is loaded[0]
+    with pytest.raises(TranslationError, match="no metadata translator recognises it"):
+        module.MetadataTranslator.determine_translator({"INSTRUME": "Nobody"})
+    assert len(loaded) == 1  # loaded once, not at every unknown header

@@ -2,6 +2,8 @@
 
 from importlib.metadata import version as _version
 
+from osprey.utils.native import include_dir as _include_dir
+
 from .amp_offset import AmpInterface, AmpOffsetResult, amp_offset_correct, find_amp_interfaces
 from .brighter_fatter import brighter_fatter_correct, brighter_fatter_distort, brighter_fatter_term
 from .calibs import (
@@ -13,12 +15,49 @@ from .calibs import (
     bf_kernel_from_a_matrix,
     read_ecsv_table,
 )
+from .combine import clipped_mean_stack, combine_exposures
+from .cp import (
+    PhotonTransferCurve,
+    PtcAmpFit,
+    defect_boxes_from_mask,
+    find_defects,
+    fit_linearizer,
+    fit_ptc,
+    measure_crosstalk,
+    measure_ptc,
+    pair_by_exposure_time,
+    verify_combined,
+)
+from .cp_tasks import (
+    CalibrationVerificationError,
+    CpCombineConfig,
+    CpCombineConnections,
+    CpCombineTask,
+    CpCrosstalkConfig,
+    CpCrosstalkConnections,
+    CpCrosstalkTask,
+    CpDefectsConfig,
+    CpDefectsConnections,
+    CpDefectsTask,
+    CpFlatCombineConnections,
+    CpFlatCombineTask,
+    CpLinearizerConfig,
+    CpLinearizerConnections,
+    CpLinearizerTask,
+    CpPtcConfig,
+    CpPtcConnections,
+    CpPtcTask,
+    certify_calibrations,
+)
 from .errors import CalibFormatError, IsrError, IsrValueError
+from .isr_task import IsrTaskLSST, IsrTaskLSSTConfig, IsrTaskLSSTConnections, plain_data
 from .mock import IsrMockConfig, IsrMockLSST, MockResult, MockTruth, mock_camera_description
 from .pipeline import IsrConfig, IsrPipeline, IsrResult, run_isr
+from .raw import amp_hdu_layout, read_lsst_raw, single_amp_detector
 from .steps import (
     OverscanResult,
     amp_statistics,
+    apply_calibs,
     apply_gains,
     assemble,
     bias_correct,
@@ -33,6 +72,7 @@ from .steps import (
     mask_defects,
     mask_saturation,
     new_exposure,
+    overscan_assemble,
     overscan_correct,
     parallel_overscan_correct,
     raw_frame_bbox,
@@ -41,6 +81,12 @@ from .steps import (
 )
 
 __version__ = _version("osprey-ip-isr")
+
+
+def get_include() -> str:
+    """Directory holding this package's public C++ headers, for other packages' meson.build."""
+    return _include_dir(__name__)
+
 
 __all__ = [
     "AmpInterface",
@@ -64,6 +110,7 @@ __all__ = [
     "__version__",
     "amp_offset_correct",
     "amp_statistics",
+    "apply_calibs",
     "apply_gains",
     "assemble",
     "bf_kernel_from_a_matrix",
@@ -78,12 +125,14 @@ __all__ = [
     "disassemble",
     "find_amp_interfaces",
     "flat_correct",
+    "get_include",
     "interpolate_masked",
     "linearity_correct",
     "mask_defects",
     "mask_saturation",
     "mock_camera_description",
     "new_exposure",
+    "overscan_assemble",
     "overscan_correct",
     "parallel_overscan_correct",
     "raw_frame_bbox",
@@ -91,4 +140,44 @@ __all__ = [
     "readout_view",
     "run_isr",
     "set_variance",
+]
+__all__ += [
+    "CalibrationVerificationError",
+    "CpCombineConfig",
+    "CpCombineConnections",
+    "CpCombineTask",
+    "CpCrosstalkConfig",
+    "CpCrosstalkConnections",
+    "CpCrosstalkTask",
+    "CpDefectsConfig",
+    "CpDefectsConnections",
+    "CpDefectsTask",
+    "CpFlatCombineConnections",
+    "CpFlatCombineTask",
+    "CpLinearizerConfig",
+    "CpLinearizerConnections",
+    "CpLinearizerTask",
+    "CpPtcConfig",
+    "CpPtcConnections",
+    "CpPtcTask",
+    "IsrTaskLSST",
+    "IsrTaskLSSTConfig",
+    "IsrTaskLSSTConnections",
+    "PhotonTransferCurve",
+    "PtcAmpFit",
+    "amp_hdu_layout",
+    "certify_calibrations",
+    "clipped_mean_stack",
+    "combine_exposures",
+    "defect_boxes_from_mask",
+    "find_defects",
+    "fit_linearizer",
+    "fit_ptc",
+    "measure_crosstalk",
+    "measure_ptc",
+    "pair_by_exposure_time",
+    "plain_data",
+    "read_lsst_raw",
+    "single_amp_detector",
+    "verify_combined",
 ]

@@ -5,8 +5,9 @@ so that ISR (which undoes them in reverse) can be tested step by step:
 
 1. sky + stars (Gaussian PSF, pixel-integrated) in electrons — the *truth* image;
 2. flat: per-pixel QE (smooth gradient + pixel-to-pixel scatter, median 1);
-3. brighter-fatter (optional): ``I + ½∇·(I∇(K⊛I))`` with ``K`` from an a-matrix;
-4. dark current × dark time; Poisson noise on the collected charge;
+3. dark current × dark time; Poisson noise on the collected charge;
+4. brighter-fatter (optional) on the collected charge: ``I + ½∇·(I∇(K⊛I))`` with ``K``
+   from an a-matrix (after the shot noise, so it correlates neighbouring pixels);
 5. defects: hot/dead columns and pixels;
 6. non-linearity: polynomial per amp (`Linearizer` POLYNOMIAL);
 7. crosstalk: ``victim += Σ c_vs src_s`` with sources in the victim's readout order
@@ -46,7 +47,14 @@ class IsrMockConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: int = 20250101
+    seed: int = Field(
+        20250101,
+        description="seeds the instrument: gains, flat, dark pattern, defects, non-linearity, crosstalk, bias",
+    )
+    exposure_seed: int = Field(
+        0, description="seeds this exposure's scene and noise; exposures of one instrument differ only in it"
+    )
+    observation_type: str = Field("science", description="VisitInfo.observation_type (bias, dark, flat, science)")
     n_amp_x: int = Field(4, ge=1, description="amplifiers per row")
     n_amp_y: int = Field(2, ge=1, le=2, description="rows of amplifiers (1 or 2)")
     amp_width: int = Field(64, ge=8, description="data columns per amp (pixels)")
@@ -74,6 +82,7 @@ class IsrMockConfig(BaseModel):
     do_dark: bool = True
     dark_rate: float = 0.5
     do_defects: bool = True
+    hot_pixel_rate: float = Field(100.0, description="electrons per second of dark time in hot defects")
     do_nonlinearity: bool = True
     nonlinearity_c2: tuple[float, float] = (-1.5e-6, -0.5e-6)
     do_crosstalk: bool = True
@@ -232,7 +241,11 @@ class IsrMockLSST:
     def run(self) -> MockResult:
         """Simulate (deterministic for a given ``config.seed``)."""
         cfg = self.config
-        rng = np.random.default_rng(cfg.seed)
+        # Independent streams: the instrument (same for every exposure of one seed), this
+        # exposure's scene and its noise.
+        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0]))
+        scene_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1, cfg.exposure_seed]))
+        noise_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 2, cfg.exposure_seed]))
         n_amp = cfg.n_amp_x * cfg.n_amp_y
         gains = rng.uniform(*cfg.gain_range, size=n_amp)
         camera = Camera.from_yaml(mock_camera_description(cfg, list(gains), cfg.read_noise))
@@ -243,8 +256,8 @@ class IsrMockLSST:
 
         # 1. truth electrons: sky + stars.
         stars = [
-            (float(rng.uniform(8, shape[1] - 8)), float(rng.uniform(8, shape[0] - 8)), float(f))
-            for f in np.exp(rng.uniform(*np.log(cfg.star_flux_range), size=cfg.n_stars))
+            (float(scene_rng.uniform(8, shape[1] - 8)), float(scene_rng.uniform(8, shape[0] - 8)), float(f))
+            for f in np.exp(scene_rng.uniform(*np.log(cfg.star_flux_range), size=cfg.n_stars))
         ] + [tuple(float(v) for v in s) for s in cfg.stars]
         truth = cfg.sky + _render_stars(shape, stars, cfg.psf_sigma)
         signal = truth.copy()
@@ -257,19 +270,20 @@ class IsrMockLSST:
             flat /= np.median(flat)
             signal = signal * flat
 
-        # 3. brighter-fatter.
-        bf_kernel = None
-        if cfg.do_brighter_fatter:
-            bf_kernel = BrighterFatterKernel(bf_kernel_from_a_matrix(_a_matrix(cfg.bf_a00)))
-            signal = brighter_fatter_distort(signal, bf_kernel.kernel)
-
         # 4. dark current, then shot noise on all collected charge.
         dark_rate = np.zeros(shape)
         if cfg.do_dark:
             dark_rate = cfg.dark_rate * (1.0 + 0.3 * np.sin(2 * np.pi * xx / shape[1]) * np.cos(np.pi * yy / shape[0]))
             signal = signal + dark_rate * cfg.dark_time
         if cfg.add_noise:
-            signal = rng.poisson(np.maximum(signal, 0.0)).astype(np.float64)
+            signal = noise_rng.poisson(np.maximum(signal, 0.0)).astype(np.float64)
+
+        # 3. brighter-fatter: the collected charge (shot noise included) pushes pixel
+        # boundaries, which correlates neighbouring pixels' noise (the PTC a-matrix).
+        bf_kernel = None
+        if cfg.do_brighter_fatter:
+            bf_kernel = BrighterFatterKernel(bf_kernel_from_a_matrix(_a_matrix(cfg.bf_a00)))
+            signal = brighter_fatter_distort(signal, bf_kernel.kernel)
 
         # 5. defects.
         defect_boxes: list[tuple[int, int, int, int]] = []
@@ -287,7 +301,7 @@ class IsrMockLSST:
                 if k == 1 or k >= 4:
                     signal[region] *= 0.05  # dead
                 else:
-                    signal[region] += 3000.0  # hot
+                    signal[region] += cfg.hot_pixel_rate * cfg.dark_time  # hot
                 defect_mask[region] = True
         defects = Defects(np.asarray(defect_boxes, dtype=np.int64).reshape(-1, 4))
 
@@ -352,7 +366,7 @@ class IsrMockLSST:
             region = raw[oy + rb.y0 : oy + rb.y_end, ox + rb.x0 : ox + rb.x_end]
             region += level[:, None]
             if cfg.add_noise:
-                region += rng.normal(0.0, amp.read_noise / amp.gain, size=region.shape)
+                region += noise_rng.normal(0.0, amp.read_noise / amp.gain, size=region.shape)
         # 10. saturation.
         for amp in det:
             rb = amp.raw_bbox
@@ -360,7 +374,13 @@ class IsrMockLSST:
             region = raw[oy + rb.y0 : oy + rb.y_end, ox + rb.x0 : ox + rb.x_end]
             np.minimum(region, amp.saturation, out=region)
 
-        visit = VisitInfo(id=1, exposure_time=cfg.exposure_time, dark_time=cfg.dark_time, has_simulated_content=True)
+        visit = VisitInfo(
+            id=1,
+            exposure_time=cfg.exposure_time,
+            dark_time=cfg.dark_time,
+            observation_type=cfg.observation_type,
+            has_simulated_content=True,
+        )
         raw_exp = Exposure(
             MaskedImage.from_arrays(raw.astype(np.float32), units="adu"), ExposureInfo(detector=det, visit_info=visit)
         )

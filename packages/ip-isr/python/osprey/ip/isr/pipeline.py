@@ -129,7 +129,11 @@ def run_isr(raw: Exposure, calibs: IsrCalibs | None = None, config: IsrConfig | 
         apply_gains(exp, det)
     if cfg.do_crosstalk:
         crosstalk_correct(
-            exp, _need(cal.crosstalk, "crosstalk", "do_crosstalk"), det, mask_threshold=cfg.crosstalk_mask_threshold
+            exp,
+            _need(cal.crosstalk, "crosstalk", "do_crosstalk"),
+            det,
+            mask_threshold=cfg.crosstalk_mask_threshold,
+            return_signal=False,
         )
     parallel: dict[str, OverscanResult] = {}
     if cfg.do_parallel_overscan:

@@ -1,6 +1,6 @@
 """ISR steps as functions on `osprey.afw.image.Exposure` objects.
 
-Each step is vectorised over pixels (numpy / scipy); loops run over amplifiers only. Steps
+Python loops run over amplifiers only; the pixel work is vectorised or compiled. Steps
 that change pixels work in place and return what they measured. Two frames appear:
 
 * the *raw* frame: all amplifiers' raw pixels side by side, each at its ``raw_xy_offset``
@@ -10,6 +10,11 @@ that change pixels work in place and return what they measured. Two frames appea
   ``raw_flip_x``/``raw_flip_y`` into place (`assemble`).
 
 Pixel arrays are indexed ``[y, x]``; boxes are `Box2I` (begin inclusive, end exclusive).
+
+The pixel loops run in the compiled module ``osprey.ip.isr._isr`` (C++, GIL released,
+float32 in place) whenever the planes have their standard dtypes (float32 image and
+variance, int32 mask); the numpy implementations (``_*_numpy``) are kept as the reference
+the tests compare the kernels with, and as the path for other dtypes.
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ from osprey.afw.camera_geom import Amplifier, Detector
 from osprey.afw.image import Exposure, ExposureInfo, MaskedImage
 from osprey.geom import Box2I
 
+from . import _isr
 from .calibs import CrosstalkCalib, Defects, Linearizer
 from .errors import IsrValueError
 
 __all__ = [
     "OverscanResult",
     "amp_statistics",
+    "apply_calibs",
     "apply_gains",
     "assemble",
     "bias_correct",
@@ -46,6 +53,7 @@ __all__ = [
     "mask_defects",
     "mask_saturation",
     "new_exposure",
+    "overscan_assemble",
     "overscan_correct",
     "parallel_overscan_correct",
     "raw_frame_bbox",
@@ -88,6 +96,14 @@ def _is_raw(exposure: Exposure, detector: Detector) -> bool:
     )
 
 
+def _native_planes(*exposures: Exposure) -> bool:
+    """True when every exposure has the standard plane dtypes the C++ kernels take in place."""
+    return all(
+        e.image.array.dtype == np.float32 and e.variance.array.dtype == np.float32 and e.mask.array.dtype == np.int32
+        for e in exposures
+    )
+
+
 def _raw_slices(amp: Amplifier, box: Box2I) -> tuple[slice, slice]:
     """Array slices (``[y, x]``, raw-frame array with xy0 = 0) of an amp-frame raw box."""
     x0 = amp.raw_xy_offset.x + box.x0
@@ -117,8 +133,23 @@ def readout_view(array: NDArray[Any], amp: Amplifier, raw: bool, slices: tuple[s
 # -- robust statistics along an axis --------------------------------------------------------
 
 
-def _line_levels(values: NDArray[np.float64], statistic: str, n_sigma: float, n_iter: int) -> NDArray[np.float64]:
-    """Robust level of each row of ``values`` (shape (n_lines, n_samples))."""
+def _line_levels(values: NDArray[Any], statistic: str, n_sigma: float, n_iter: int) -> NDArray[np.float64]:
+    """Robust level of each row of ``values`` (shape (n_lines, n_samples), any strides; float64 result).
+
+    float32 input goes to the C++ kernel (one pass per row, ``nth_element`` medians);
+    anything else to `_line_levels_numpy`, the reference.
+    """
+    if statistic not in OVERSCAN_STATISTICS:
+        raise IsrValueError(f"overscan statistic {statistic!r} unknown; use one of {OVERSCAN_STATISTICS}")
+    if values.dtype != np.float32 or values.shape[1] == 0:
+        return _line_levels_numpy(values.astype(np.float64), statistic, n_sigma, n_iter)
+    out = np.empty(values.shape[0], np.float64)
+    _isr.line_levels(values, OVERSCAN_STATISTICS.index(statistic), float(n_sigma), int(n_iter), out)
+    return out
+
+
+def _line_levels_numpy(values: NDArray[np.float64], statistic: str, n_sigma: float, n_iter: int) -> NDArray[np.float64]:
+    """numpy reference of `_line_levels` (float64 arithmetic)."""
     if statistic == "MEDIAN":
         return np.median(values, axis=1)
     if statistic == "MEAN":
@@ -192,28 +223,110 @@ def overscan_correct(
     arr = exposure.image.array
     out: dict[str, OverscanResult] = {}
     for amp in det:
-        box = amp.raw_serial_overscan_bbox
-        if box.is_empty():
-            raise IsrValueError(f"amplifier {amp.name!r} has no serial overscan box; disable do_overscan")
-        ys, xs = _raw_slices(amp, box)
-        if amp.raw_flip_x:
-            # Overscan sits after the data in readout order; "leading" columns touch the data.
-            xs = slice(xs.start, xs.stop - leading_columns)
-        else:
-            xs = slice(xs.start + leading_columns, xs.stop)
-        levels = _line_levels(arr[ys, xs].astype(np.float64), statistic, n_sigma, n_iter)
-        fitted = _smooth(levels, fit, order, smoothing)
+        result, full = _serial_levels(arr, amp, statistic, fit, order, smoothing, n_sigma, n_iter, leading_columns)
         yr, xr = _raw_slices(amp, amp.raw_bbox)
-        # Overscan rows are raw rows (same y range as raw_bbox here); align them by raw row index.
-        row0 = box.y0 - amp.raw_bbox.y0
-        full = np.empty(amp.raw_bbox.height)
-        full[:] = np.nan
-        full[row0 : row0 + fitted.size] = fitted
-        if np.isnan(full).any():
-            raise IsrValueError(f"amplifier {amp.name!r}: serial overscan does not span every raw row")
-        arr[yr, xr] -= full[:, None].astype(arr.dtype)
-        out[amp.name] = OverscanResult(levels, fitted)
+        if arr.dtype == np.float32:
+            _isr.subtract_levels(arr[yr, xr], full, False, 1.0)
+        else:
+            arr[yr, xr] -= full[:, None].astype(arr.dtype)
+        out[amp.name] = result
     return out
+
+
+def _serial_levels(
+    arr: NDArray[Any],
+    amp: Amplifier,
+    statistic: str,
+    fit: str,
+    order: int,
+    smoothing: float | None,
+    n_sigma: float,
+    n_iter: int,
+    leading_columns: int,
+) -> tuple[OverscanResult, NDArray[np.float64]]:
+    """One amp's serial-overscan measurement and the fitted level of every raw row (ADU)."""
+    box = amp.raw_serial_overscan_bbox
+    if box.is_empty():
+        raise IsrValueError(f"amplifier {amp.name!r} has no serial overscan box; disable do_overscan")
+    # The overscan columns are read for every raw row, parallel-overscan rows included, even
+    # where the camera description stops the box at the data rows (LSSTCam, DECam): use them all.
+    raw = amp.raw_bbox
+    box = Box2I.from_begin_end(box.x0, raw.y0, box.x0 + box.width, raw.y0 + raw.height)
+    ys, xs = _raw_slices(amp, box)
+    if amp.raw_flip_x:
+        # Overscan sits after the data in readout order; "leading" columns touch the data.
+        xs = slice(xs.start, xs.stop - leading_columns)
+    else:
+        xs = slice(xs.start + leading_columns, xs.stop)
+    levels = _line_levels(arr[ys, xs], statistic, n_sigma, n_iter)
+    fitted = _smooth(levels, fit, order, smoothing)
+    return OverscanResult(levels, fitted), np.asarray(fitted, dtype=np.float64)
+
+
+def overscan_assemble(
+    exposure: Exposure,
+    detector: Detector | None = None,
+    *,
+    statistic: str = "MEANCLIP",
+    fit: str = "POLY",
+    order: int = 3,
+    smoothing: float | None = None,
+    n_sigma: float = 3.0,
+    n_iter: int = 3,
+    leading_columns: int = 0,
+    apply_gain: bool = True,
+    gains: dict[str, float] | None = None,
+) -> tuple[Exposure, dict[str, OverscanResult]]:
+    """Serial overscan, gain and trim/assembly in one pass; the raw ``exposure`` is not modified.
+
+    The same result as ``exp = exposure.clone()``, `overscan_correct` (same options),
+    `apply_gains` (when ``apply_gain``; ``gains`` overrides the detector's) and `assemble`,
+    without the clone or the intermediate passes: each amp's data pixels are read once
+    from the raw frame and written once, flipped, into the assembled frame (C++ for the
+    standard plane dtypes). Use it when no raw-frame step (crosstalk, parallel overscan)
+    comes between. Returns the assembled exposure (electrons when the gain was applied)
+    and the per-amp overscan results.
+    """
+    det = _detector(exposure, detector)
+    if not _is_raw(exposure, det):
+        raise IsrValueError("overscan_assemble needs the raw frame")
+    if apply_gain and exposure.image.units == "electron":
+        raise IsrValueError("overscan_assemble: the image is already in electrons; pass apply_gain=False")
+    if not _native_planes(exposure):
+        exp = exposure.clone()
+        res = overscan_correct(
+            exp,
+            det,
+            statistic=statistic,
+            fit=fit,
+            order=order,
+            smoothing=smoothing,
+            n_sigma=n_sigma,
+            n_iter=n_iter,
+            leading_columns=leading_columns,
+        )
+        if apply_gain:
+            apply_gains(exp, det, gains)
+        return assemble(exp, det), res
+    units = "electron" if apply_gain else exposure.image.units
+    out = MaskedImage(det.bbox, planes=exposure.mask.planes, units=units)
+    src = (exposure.image.array, exposure.variance.array, exposure.mask.array)
+    dst = (out.image.array, out.variance.array, out.mask.array)
+    res: dict[str, OverscanResult] = {}
+    for amp in det:
+        result, full = _serial_levels(src[0], amp, statistic, fit, order, smoothing, n_sigma, n_iter, leading_columns)
+        res[amp.name] = result
+        g = (float(gains[amp.name]) if gains is not None else amp.gain) if apply_gain else 1.0
+        d = amp.raw_data_bbox
+        rows = full[d.y0 - amp.raw_bbox.y0 : d.y_end - amp.raw_bbox.y0]
+        sl = _raw_slices(amp, d)
+        fy = slice(None, None, -1) if amp.raw_flip_y else slice(None)
+        fx = slice(None, None, -1) if amp.raw_flip_x else slice(None)
+        views = [plane[sl][fy, fx] for plane in src]
+        targets = [plane[amp.bbox.slices_in(det.bbox)] for plane in dst]
+        _isr.overscan_gain_assemble(*views, np.ascontiguousarray(rows[fy]), g, g * g, *targets)
+    info = dataclasses.replace(exposure.info, metadata=exposure.metadata.copy(), detector=det)
+    return Exposure(out, info), res
 
 
 def parallel_overscan_correct(
@@ -250,15 +363,17 @@ def parallel_overscan_correct(
                 f"amplifier {amp.name!r}: parallel overscan {box!r} does not span data columns {data!r}"
             )
         ys, xs = _raw_slices(amp, Box2I.from_begin_end(data.x0, box.y0, data.x_end, box.y_end))
-        values = arr[ys, xs].astype(np.float64).T
-        levels = _line_levels(values, statistic, n_sigma, n_iter)
+        levels = _line_levels(arr[ys, xs].T, statistic, n_sigma, n_iter)
         bad = sat[ys, xs].any(axis=0)
         if bad.any() and (~bad).sum() > order + 1:
             good_t = np.flatnonzero(~bad)
             levels = np.interp(np.arange(levels.size), good_t, levels[good_t])
         fitted = _smooth(levels, fit, order, smoothing)
         yr, xr = _raw_slices(amp, Box2I.from_begin_end(data.x0, amp.raw_bbox.y0, data.x_end, amp.raw_bbox.y_end))
-        arr[yr, xr] -= fitted[None, :].astype(arr.dtype)
+        if arr.dtype == np.float32:
+            _isr.subtract_levels(arr[yr, xr], np.ascontiguousarray(fitted, np.float64), True, 1.0)
+        else:
+            arr[yr, xr] -= fitted[None, :].astype(arr.dtype)
         out[amp.name] = OverscanResult(levels, fitted)
     return out
 
@@ -288,19 +403,25 @@ def mask_saturation(
     det = _detector(exposure, detector)
     raw = _is_raw(exposure, det)
     arr = exposure.image.array
+    marr = exposure.mask.array
+    sat_bit = exposure.mask.get_plane_bitmask("SAT")
     counts: dict[str, int] = {}
     for amp in det:
         sl = _amp_slices(exposure, amp, raw, "raw" if raw else "data")
         pix = arr[sl]
-        sat = _grow(pix >= amp.saturation, grow_radius) if np.isfinite(amp.saturation) else np.zeros(pix.shape, bool)
-        full = np.zeros(arr.shape, bool)
-        full[sl] = sat
-        exposure.mask.set("SAT", where=full)
-        counts[amp.name] = int(sat.sum())
+        mview = marr[sl]  # amp regions do not overlap: work on each amp's region only
+        if np.isfinite(amp.saturation):
+            sat = _grow(pix >= amp.saturation, grow_radius)
+            mview[sat] |= sat_bit
+            counts[amp.name] = int(np.count_nonzero(sat))
+        else:
+            sat = None
+            counts[amp.name] = 0
         if suspect and amp.suspect_level is not None:
-            sus = _grow(pix >= amp.suspect_level, grow_radius) & ~sat
-            full[sl] = sus
-            exposure.mask.set("SUSPECT", where=full)
+            sus = _grow(pix >= amp.suspect_level, grow_radius)
+            if sat is not None:
+                sus &= ~sat
+            mview[sus] |= exposure.mask.get_plane_bitmask("SUSPECT")
     return counts
 
 
@@ -369,7 +490,8 @@ def crosstalk_correct(
     *,
     mask_threshold: float | None = None,
     iterations: int = 3,
-) -> NDArray[np.float64]:
+    return_signal: bool = True,
+) -> NDArray[np.float64] | None:
     """Subtract intra-detector crosstalk, in place: ``victim_i -= Σ_j c_ij src_j + c2_ij src_j²``.
 
     Each source amplifier is read in the victim's readout order (raw frame: as stored;
@@ -378,7 +500,9 @@ def crosstalk_correct(
     1% of the direct term for a far victim whose own coefficient is ~c²/0.01; each further
     fixed-point pass ``clean = observed - C(clean)`` gains another factor of c. Works in either frame on the amps' data
     regions; units must match ``crosstalk.units``. Pixels of a victim whose source exceeds
-    ``mask_threshold`` get the CROSSTALK mask plane. Returns the subtracted signal stack.
+    ``mask_threshold`` get the CROSSTALK mask plane. Returns the subtracted signal stack
+    (float64, shape ``(n_amp, ny, nx)``), or `None` with ``return_signal=False`` (saves
+    allocating it; `run_isr` does not need it).
     """
     det = _detector(exposure, detector)
     if exposure.image.units not in (None, crosstalk.units):
@@ -388,13 +512,13 @@ def crosstalk_correct(
         )
     views = _crosstalk_views(exposure, det)
     coeffs, sqr = _crosstalk_matrix(crosstalk, det)
-    observed = np.stack([v.astype(np.float64) for v in views])
-    clean = observed
-    for _ in range(max(1, iterations)):
-        clean = observed - _crosstalk_of(clean, coeffs, sqr)
-    signal = observed - clean
-    for view, sig in zip(views, signal, strict=True):
-        view -= sig.astype(view.dtype)
+    signal: NDArray[np.float64] | None
+    if all(v.dtype == np.float32 for v in views):
+        signal = np.empty((len(views), *views[0].shape)) if return_signal else None
+        c2 = None if sqr is None or not np.any(sqr) else np.ascontiguousarray(sqr, dtype=np.float64)
+        _isr.crosstalk_correct(views, np.ascontiguousarray(coeffs, dtype=np.float64), c2, int(iterations), signal)
+    else:
+        signal = _crosstalk_correct_numpy(views, coeffs, sqr, iterations)
     if mask_threshold is not None:
         raw = _is_raw(exposure, det)
         coeffs, _ = _crosstalk_matrix(crosstalk, det)
@@ -405,6 +529,20 @@ def crosstalk_correct(
         for amp, hit in zip(det, victim_hit, strict=True):
             mview = readout_view(mask_arr, amp, raw, _amp_slices(exposure, amp, raw))
             mview[hit] |= bit
+    return signal if return_signal else None
+
+
+def _crosstalk_correct_numpy(
+    views: list[NDArray[Any]], coeffs: NDArray[np.float64], sqr: NDArray[np.float64] | None, iterations: int
+) -> NDArray[np.float64]:
+    """numpy reference of the crosstalk kernel: fixed-point passes on float64 stacks, views updated in place."""
+    observed = np.stack([v.astype(np.float64) for v in views])
+    clean = observed
+    for _ in range(max(1, iterations)):
+        clean = observed - _crosstalk_of(clean, coeffs, sqr)
+    signal = observed - clean
+    for view, sig in zip(views, signal, strict=True):
+        view -= sig.astype(view.dtype)
     return signal
 
 
@@ -433,7 +571,14 @@ def linearity_correct(exposure: Exposure, linearizer: Linearizer, detector: Dete
     arr = exposure.image.array
     for amp in det:
         sl = _amp_slices(exposure, amp, raw)
-        arr[sl] = linearizer.correct(amp.name, arr[sl]).astype(arr.dtype)
+        kind, params = linearizer._model(amp.name)
+        if kind == "NONE":
+            continue
+        if kind == "POLYNOMIAL" and arr.dtype == np.float32:
+            # per-pixel Newton in C++, float64 arithmetic, in place
+            _isr.linearize_polynomial(arr[sl], list(params))
+        else:
+            arr[sl] = linearizer.correct(amp.name, arr[sl]).astype(arr.dtype)
 
 
 # -- assembly -----------------------------------------------------------------------------------
@@ -515,10 +660,7 @@ def _check_calib(exposure: Exposure, calib: Exposure, what: str) -> None:
 
 def bias_correct(exposure: Exposure, bias: Exposure) -> None:
     """Subtract the bias frame (electrons, assembled frame), in place; its variance adds."""
-    _check_calib(exposure, bias, "bias")
-    exposure.image.array[...] -= bias.image.array
-    exposure.variance.array[...] += bias.variance.array
-    exposure.mask.array[...] |= bias.mask.array
+    apply_calibs(exposure, bias=bias)
 
 
 def dark_correct(exposure: Exposure, dark: Exposure, dark_time: float | None = None) -> float:
@@ -527,33 +669,119 @@ def dark_correct(exposure: Exposure, dark: Exposure, dark_time: float | None = N
     ``dark_time`` defaults to ``exposure.visit_info.dark_time``; the dark's own dark time comes
     from its visit info (1 s when absent: a dark-current-rate image).
     """
-    _check_calib(exposure, dark, "dark")
+    return apply_calibs(exposure, dark=dark, dark_time=dark_time)["dark_scale"]
+
+
+def flat_correct(exposure: Exposure, flat: Exposure) -> float:
+    """Divide by the flat normalised to its median over finite positive pixels, in place; returns that median."""
+    return apply_calibs(exposure, flat=flat)["flat_median"]
+
+
+def _dark_scale(exposure: Exposure, dark: Exposure, dark_time: float | None) -> float:
     if dark_time is None:
         vi = exposure.visit_info
         if vi is None or vi.dark_time is None:
             raise IsrValueError("dark_correct: the exposure has no visit_info.dark_time; pass dark_time=")
         dark_time = vi.dark_time
     ref = dark.visit_info.dark_time if dark.visit_info is not None and dark.visit_info.dark_time else 1.0
-    scale = float(dark_time) / float(ref)
+    return float(dark_time) / float(ref)
+
+
+def _flat_median(flat: Exposure) -> float:
+    f = flat.image.array
+    if f.dtype == np.float32:
+        norm, n_good = _isr.positive_median(f)
+    else:
+        f64 = f.astype(np.float64)
+        good = np.isfinite(f64) & (f64 > 0)
+        n_good = int(good.sum())
+        norm = float(np.median(f64[good])) if n_good else float("nan")
+    if n_good == 0:
+        raise IsrValueError("flat has no positive pixels")
+    return float(norm)
+
+
+def apply_calibs(
+    exposure: Exposure,
+    *,
+    bias: Exposure | None = None,
+    dark: Exposure | None = None,
+    flat: Exposure | None = None,
+    dark_time: float | None = None,
+) -> dict[str, float]:
+    """Bias, dark and flat correction in one pass over the pixels, in place (assembled frame).
+
+    The same as `bias_correct`, then `dark_correct`, then `flat_correct` (which call this
+    with one frame each): ``image = (image − bias − dark × scale) / (flat / median(flat))``;
+    variances add (the dark's times scale²) and are divided by the normalised flat squared;
+    the calibrations' masks are OR-ed in; flat pixels that are not finite and positive give
+    NaN and BAD. ``scale = dark_time / dark's dark time`` (see `dark_correct`); the flat's
+    median is over its finite positive pixels. Every frame must have the exposure's bbox and
+    be in electrons. One C++ pass (float32 in place) for the standard plane dtypes.
+
+    Returns
+    -------
+    measured : `dict`
+        ``dark_scale`` (when a dark is given) and ``flat_median`` (when a flat is given).
+    """
+    out: dict[str, float] = {}
+    if bias is not None:
+        _check_calib(exposure, bias, "bias")
+    scale = 1.0
+    if dark is not None:
+        _check_calib(exposure, dark, "dark")
+        scale = out["dark_scale"] = _dark_scale(exposure, dark, dark_time)
+    norm = 1.0
+    if flat is not None:
+        _check_calib(exposure, flat, "flat")
+        norm = out["flat_median"] = _flat_median(flat)
+    calibs = [c for c in (bias, dark) if c is not None]
+    if _native_planes(exposure, *calibs) and (flat is None or flat.image.array.dtype == np.float32):
+        bad_bit = exposure.mask.get_plane_bitmask("BAD") if flat is not None else 0
+        none3 = (None, None, None)
+        _isr.apply_calibs(
+            exposure.image.array,
+            exposure.variance.array,
+            exposure.mask.array,
+            *((bias.image.array, bias.variance.array, bias.mask.array) if bias is not None else none3),
+            *((dark.image.array, dark.variance.array, dark.mask.array) if dark is not None else none3),
+            scale,
+            None if flat is None else flat.image.array,
+            norm,
+            bad_bit,
+        )
+        return out
+    if bias is not None:
+        _bias_correct_numpy(exposure, bias)
+    if dark is not None:
+        _dark_correct_numpy(exposure, dark, scale)
+    if flat is not None:
+        _flat_correct_numpy(exposure, flat, norm)
+    return out
+
+
+def _bias_correct_numpy(exposure: Exposure, bias: Exposure) -> None:
+    """numpy reference of the bias part of `apply_calibs`."""
+    exposure.image.array[...] -= bias.image.array
+    exposure.variance.array[...] += bias.variance.array
+    exposure.mask.array[...] |= bias.mask.array
+
+
+def _dark_correct_numpy(exposure: Exposure, dark: Exposure, scale: float) -> None:
+    """numpy reference of the dark part of `apply_calibs`."""
     exposure.image.array[...] -= (dark.image.array * scale).astype(np.float32)
     exposure.variance.array[...] += (dark.variance.array * scale * scale).astype(np.float32)
     exposure.mask.array[...] |= dark.mask.array
-    return scale
 
 
-def flat_correct(exposure: Exposure, flat: Exposure) -> float:
-    """Divide by the flat normalised to its median over finite positive pixels, in place; returns that median."""
-    _check_calib(exposure, flat, "flat")
+def _flat_correct_numpy(exposure: Exposure, flat: Exposure, norm: float) -> None:
+    """numpy reference of the flat part of `apply_calibs` (``norm``: the flat's median)."""
     f = flat.image.array.astype(np.float64)
     good = np.isfinite(f) & (f > 0)
-    if not good.any():
-        raise IsrValueError("flat has no positive pixels")
-    norm = float(np.median(f[good]))
     fn = np.where(good, f / norm, np.nan)
     exposure.image.array[:] = exposure.image.array / fn
     exposure.variance.array[:] = exposure.variance.array / (fn * fn)
     exposure.mask.set("BAD", where=~good)
-    return norm
 
 
 # -- defects and interpolation ----------------------------------------------------------------
@@ -578,9 +806,38 @@ def interpolate_masked(
     ``axis="rows"`` interpolates along x (fixes bad columns); ``"columns"`` along y. With one
     good side only, its value is copied; a line with no good pixel gets ``fallback`` (NaN
     when `None`) and NO_DATA. Interpolated pixels get INTRP; their variance becomes the mean
-    of the two neighbours' variances. Vectorised with running max/min index scans.
+    of the two neighbours' variances. One pass over the mask in C++ (runs of bad pixels,
+    float32 in place); `_interpolate_masked_numpy` is the vectorised reference.
     Returns the number of pixels interpolated.
     """
+    if axis not in ("rows", "columns"):
+        raise IsrValueError(f"interpolate_masked: axis must be 'rows' or 'columns', got {axis!r}")
+    mask = exposure.mask
+    bad_bits = mask.get_plane_bitmask(list(planes))
+    if _native_planes(exposure) and {"INTRP", "NO_DATA"} <= set(mask.plane_names()):
+        return int(
+            _isr.interpolate_masked(
+                exposure.image.array,
+                exposure.variance.array,
+                mask.array,
+                bad_bits,
+                mask.get_plane_bitmask("INTRP"),
+                mask.get_plane_bitmask("NO_DATA"),
+                axis == "columns",
+                float("nan") if fallback is None else float(fallback),
+            )
+        )
+    return _interpolate_masked_numpy(exposure, planes, axis=axis, fallback=fallback)
+
+
+def _interpolate_masked_numpy(
+    exposure: Exposure,
+    planes: Sequence[str] = ("BAD", "SAT"),
+    *,
+    axis: str = "rows",
+    fallback: float | None = None,
+) -> int:
+    """numpy reference of `interpolate_masked` (running max/min index scans, float64 temporaries)."""
     bad = exposure.mask.select(list(planes))
     if not bad.any():
         return 0

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from osprey.geom import SpherePoint, degrees
 
 from ._errors import TranslationError
 from ._translator import MetadataTranslator
 
-__all__ = ["DecamTranslator"]
+__all__ = ["SOLID_PLATE", "DecamTranslator"]
 
 _TYPES = {"object": "science", "zero": "bias", "dome flat": "flat", "domeflat": "flat", "dark": "dark"}
 # DECam day_obs: the TAI date 12 h earlier, so a whole Chilean night shares one day_obs.
 DAY_OBS_OFFSET_HOURS = 12.0
+SOLID_PLATE = "solid plate 0.0 0.0"
+"""Physical filter of every DECam bias, whatever its ``FILTER`` card says (astro_metadata_translator's fix)."""
 
 
 class DecamTranslator(MetadataTranslator):
@@ -21,6 +23,8 @@ class DecamTranslator(MetadataTranslator):
 
     name = "DECam"
     telescope_name = "CTIO 4.0-m telescope"
+    solid_plate_filter: ClassVar[str] = SOLID_PLATE
+    """``physical_filter`` of every bias (see `to_physical_filter`)."""
 
     @classmethod
     def can_translate(cls, header: Any) -> bool:
@@ -50,6 +54,14 @@ class DecamTranslator(MetadataTranslator):
         return self.to_exposure_id() * 100 + self.to_detector_num()
 
     def to_physical_filter(self) -> str:
+        """The ``FILTER`` card; ``"solid plate 0.0 0.0"`` for every bias.
+
+        A bias sees no light, so the filter wheel position its header records is
+        meaningless; astro_metadata_translator's DECam header fix sets it to the solid
+        plate, and so do we, so one bias serves exposures in every filter.
+        """
+        if self.to_observation_type() == "bias":
+            return self.solid_plate_filter
         value = self.optional("FILTER")
         return "unknown" if value is None else str(value).strip()
 

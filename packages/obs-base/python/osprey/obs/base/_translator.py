@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,8 @@ from ._errors import TranslationError
 from ._observation_info import ObservationInfo
 
 __all__ = ["MetadataTranslator", "read_header", "translate"]
+
+_log = logging.getLogger(__name__)
 
 _FIELDS = [f.name for f in dataclasses.fields(ObservationInfo) if f.name != "filename"]
 
@@ -67,6 +70,8 @@ class MetadataTranslator:
         """The one registered translator that claims ``header``; `TranslationError` for none or several."""
         cards = _as_dict(header)
         matches = [t for t in MetadataTranslator._registry.values() if t.can_translate(cards)]
+        if not matches and _load_installed_translators():
+            matches = [t for t in MetadataTranslator._registry.values() if t.can_translate(cards)]
         where = f"header {filename}" if filename else "header"
         if not matches:
             raise TranslationError(
@@ -245,6 +250,34 @@ class MetadataTranslator:
 
     def to_relative_humidity(self) -> float | None:
         return None
+
+
+_installed_loaded = False
+
+
+def _load_installed_translators() -> bool:
+    """Import every installed instrument (entry-point group ``osprey.instruments``) once.
+
+    A translator registers itself when its module is imported. The translators of obs-base
+    are always there; those of other obs packages are imported by loading their instrument,
+    so `translate` recognises their headers in any process (ingest workers included)
+    without the caller importing the obs package. Returns True the first time (something
+    may have been added), False afterwards.
+    """
+    global _installed_loaded
+    if _installed_loaded:
+        return False
+    _installed_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="osprey.instruments"):
+        try:
+            ep.load()
+        except Exception as exc:  # a broken obs package must not hide the others: say so and go on
+            _log.warning(
+                "cannot load instrument entry point %s = %s (%s: %s)", ep.name, ep.value, type(exc).__name__, exc
+            )
+    return True
 
 
 def _as_dict(header: Any) -> dict[str, Any]:
