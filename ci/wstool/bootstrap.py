@@ -41,6 +41,8 @@ def bootstrap(ws: Workspace) -> Path:
         run([python, "-m", "pip", "install", "-q", "--upgrade", "pip", *tools])
         (stamps / "toolchain").write_text("\n".join(tools))
     for pkg in ws.ordered():
+        if pkg.native:
+            _repair_ninja_logs(pkg.dir(ws.root) / "build", env_dir / "bin" / "ninja")
         digest = _package_digest(ws, pkg)
         if _stale(stamps / pkg.name, digest) or not _installed(python, pkg):
             run([python, "-m", "pip", "install", "-q", "--no-build-isolation", "-Cbuild-dir=build",
@@ -48,6 +50,21 @@ def bootstrap(ws: Workspace) -> Path:
             (stamps / pkg.name).write_text(digest)
     print(f"bootstrap complete: {len(ws.packages)} packages editable in {env_dir}", flush=True)
     return python
+
+
+def _repair_ninja_logs(build: Path, ninja: Path) -> None:
+    """Drop ninja's logs when truncated (two processes rebuilt an editable package at once).
+
+    A truncated ``.ninja_deps`` makes every later import rebuild the package, so parallel
+    worker processes keep racing each other; without the logs ninja rebuilds once (ccache).
+    """
+    if not (build / ".ninja_deps").exists() or not ninja.exists():
+        return
+    probe = subprocess.run([str(ninja), "-n", "-C", str(build)], capture_output=True, text=True)
+    if "premature end of file" in probe.stderr + probe.stdout:
+        print(f"repairing truncated ninja logs in {build}", flush=True)
+        for name in (".ninja_deps", ".ninja_log"):
+            (build / name).unlink(missing_ok=True)
 
 
 def _stale(stamp: Path, content: str) -> bool:
