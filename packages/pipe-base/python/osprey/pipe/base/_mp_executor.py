@@ -4,7 +4,7 @@ The parent process writes the run's provenance, then hands quanta (by ID) to N l
 worker processes, each with its own Butler connection, as soon as their upstream quanta
 have finished. The parent alone decides what runs next, so blocking, fail-fast and the
 progress bar behave exactly as in the serial executor. A worker that runs past the
-per-quantum timeout or the memory limit (resident set, read from ``/proc``) is killed and
+per-quantum timeout or the memory limit (its private resident memory, read from ``/proc``) is killed and
 replaced; its quantum fails with the reason and nothing of it is registered except its log.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -62,13 +61,19 @@ def _has_in_memory(config: Any) -> bool:
     return config.cls == "inmemory" or any(_has_in_memory(c) for c in getattr(config, "children", None) or ())
 
 
-def _rss_bytes(pid: int) -> int:
-    """Resident set size of a process (Linux ``/proc``); 0 when it cannot be read."""
+def _private_bytes(pid: int) -> int:
+    """Memory a worker holds on its own: private resident pages (Linux ``/proc``), so pages
+    still shared copy-on-write with the parent it was forked from do not count; 0 when unknown."""
+    total = 0
     try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("Private_Clean", "Private_Dirty"):
+                    total += int(value.split()[0]) * 1024  # kB
     except (OSError, ValueError, IndexError):
         return 0
+    return total
 
 
 class _Worker:
@@ -215,10 +220,10 @@ class MultiprocessGraphExecutor:
         if self.timeout_s is not None and time.monotonic() - worker.started > self.timeout_s:
             return f"timed out after {self.timeout_s:g} s; worker killed"
         if self.memory_limit_bytes is not None:
-            rss = _rss_bytes(worker.process.pid)
-            if rss > self.memory_limit_bytes:
+            used = _private_bytes(worker.process.pid)
+            if used > self.memory_limit_bytes:
                 return (
-                    f"used {rss / 2**20:.0f} MiB, over the memory limit of "
+                    f"used {used / 2**20:.0f} MiB, over the memory limit of "
                     f"{self.memory_limit_bytes / 2**20:.0f} MiB; worker killed"
                 )
         return None
