@@ -8,6 +8,7 @@ order, with the page's ``butler`` commands in between; then the repository it ma
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -105,6 +106,9 @@ def _run(args, cwd, env, what):
 
 
 @pytest.mark.skipif(DOC is None or EXAMPLE is None, reason="needs the source tree (docs/ is not in any wheel)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("mesonpy") is None, reason="building the example needs meson-python (the dev env)"
+)
 def test_example_obs_package_end_to_end(tmp_path):
     python_blocks, commands = _blocks(DOC.read_text())
     assert len(python_blocks) == 4 and [c[:2] for c in commands] == [
