@@ -22,6 +22,8 @@ from typing import Any
 
 import click
 
+from osprey.daf.butler.cli import OneLineErrorGroup
+
 from ._executor import FAILED, SUCCEEDED, ExecutionReport, SerialGraphExecutor
 from ._mp_executor import MultiprocessGraphExecutor
 from ._pipeline import Pipeline
@@ -43,20 +45,7 @@ def parse_memory(text: str) -> int:
     return int(float(number) * 1024 ** " kmgt".index(unit.lower() or " "))
 
 
-class _PipetaskGroup(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except Exception as err:
-            if ctx.params.get("debug"):
-                raise
-            message = str(err).strip() or type(err).__name__
-            raise click.ClickException(f"{type(err).__name__}: {message}") from None
-
-
-@click.group(cls=_PipetaskGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.option(
     "--log-level",

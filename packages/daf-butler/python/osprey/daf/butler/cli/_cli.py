@@ -25,13 +25,29 @@ from .._file_dataset import FileDataset
 from .._timespan import Timespan
 from ..queries._parser import parse_time_literal
 
-__all__ = ["ENTRY_POINT_GROUP", "cli", "format_table", "main", "read_file_table"]
+__all__ = ["ENTRY_POINT_GROUP", "OneLineErrorGroup", "cli", "format_table", "main", "read_file_table"]
 
 ENTRY_POINT_GROUP = "osprey.butler.cli"
 
 
-class _ButlerGroup(click.Group):
-    """A group that loads plugin subcommands on first use and turns errors into one line."""
+class OneLineErrorGroup(click.Group):
+    """A click group whose commands report errors as one line (``Error: Type: message``);
+    ``--debug`` on the group shows the traceback instead. Other Osprey commands use it too."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as err:
+            if ctx.params.get("debug"):
+                raise
+            message = str(err).strip() or type(err).__name__
+            raise click.ClickException(f"{type(err).__name__}: {message}") from None
+
+
+class _ButlerGroup(OneLineErrorGroup):
+    """A group that loads plugin subcommands on first use (errors as one line)."""
 
     _plugins_loaded = False
 
@@ -55,17 +71,6 @@ class _ButlerGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         self._load_plugins()
         return super().get_command(ctx, cmd_name)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except Exception as err:
-            if ctx.params.get("debug"):
-                raise
-            message = str(err).strip() or type(err).__name__
-            raise click.ClickException(f"{type(err).__name__}: {message}") from None
 
 
 @click.group(cls=_ButlerGroup, context_settings={"help_option_names": ["-h", "--help"]})
