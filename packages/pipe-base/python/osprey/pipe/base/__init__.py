@@ -26,6 +26,7 @@ from ._executor import (
     package_versions,
     prepare_run,
     register_graph_dataset_types,
+    write_failure_log,
     write_init_outputs,
 )
 from ._mp_executor import MultiprocessGraphExecutor, QuantumKilledError
@@ -140,5 +141,6 @@ __all__ = [
     "run_quantum_backed",
     "split_override",
     "timed",
+    "write_failure_log",
     "write_init_outputs",
 ]

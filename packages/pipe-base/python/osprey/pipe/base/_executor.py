@@ -41,6 +41,7 @@ __all__ = [
     "package_versions",
     "prepare_run",
     "register_graph_dataset_types",
+    "write_failure_log",
     "write_init_outputs",
 ]
 
@@ -258,6 +259,26 @@ def _utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
 
+def write_failure_log(butler: Any, quantum: Quantum, records: list[dict[str, Any]], report: QuantumReport) -> None:
+    """Register the log of a failed quantum on its own (its other writes were rolled back or
+    never made): ``records`` plus a final ERROR record with the failure; replaces an earlier one."""
+    final = {
+        "name": "osprey.pipe.base.executor",
+        "level": "ERROR",
+        "levelno": logging.ERROR,
+        "message": f"quantum failed: {report.signature}",
+        "created": time.time(),
+        "exc_text": report.traceback,
+    }
+    try:
+        with butler.transaction():
+            if butler.registry.existing_dataset_ids([quantum.log_ref.id]):
+                butler.prune_datasets([quantum.log_ref], disassociate=True, unstore=True, purge=True)
+            butler.put([*records, final], quantum.log_ref)
+    except Exception as err:  # noqa: BLE001 - the report still carries the failure
+        logging.getLogger(__name__).warning("could not write the log of failed quantum %s: %s", quantum, err)
+
+
 class SingleQuantumExecutor:
     """Run one quantum against a Butler and record its provenance.
 
@@ -323,7 +344,7 @@ class SingleQuantumExecutor:
         except Exception as err:  # noqa: BLE001 - any task failure is reported, not raised
             report.fail(err, traceback.format_exc())
             logger.removeHandler(collector)
-            self._write_failure_log(quantum, collector, report)
+            write_failure_log(self.butler, quantum, list(collector.records), report)
         finally:
             logger.removeHandler(collector)
             logger.setLevel(old_level)
@@ -364,28 +385,6 @@ class SingleQuantumExecutor:
                 f"{quantum.log_ref.run!r}: {names}; rerun with clobber_outputs (--clobber-outputs)"
             )
         self.butler.prune_datasets(stale, disassociate=True, unstore=True, purge=True)
-
-    def _write_failure_log(self, quantum: Quantum, collector: _RecordCollector, report: QuantumReport) -> None:
-        """Register the log of a failed quantum on its own (its other writes were rolled back)."""
-        records = list(collector.records)
-        records.append(
-            {
-                "name": "osprey.pipe.base.executor",
-                "level": "ERROR",
-                "levelno": logging.ERROR,
-                "message": f"quantum failed: {report.signature}",
-                "created": time.time(),
-                "exc_text": report.traceback,
-            }
-        )
-        try:
-            with self.butler.transaction():
-                present = self.butler.registry.existing_dataset_ids([quantum.log_ref.id])
-                if present:
-                    self.butler.prune_datasets([quantum.log_ref], disassociate=True, unstore=True, purge=True)
-                self.butler.put(records, quantum.log_ref)
-        except Exception as err:  # noqa: BLE001 - the report still carries the failure
-            logging.getLogger(__name__).warning("could not write the log of failed quantum %s: %s", quantum, err)
 
     def _present_inputs(self, inputs: Mapping[str, list[DatasetRef]]) -> dict[str, list[DatasetRef]]:
         """Inputs that exist now (an upstream quantum that found no work wrote nothing)."""

@@ -24,9 +24,9 @@ from ._executor import (
     SingleQuantumExecutor,
     _blocked,
     _record,
-    _RecordCollector,
     _Schedule,
     prepare_run,
+    write_failure_log,
 )
 from ._quantum_graph import Quantum, QuantumGraph
 from .errors import PipeBaseError
@@ -236,9 +236,7 @@ class MultiprocessGraphExecutor:
         report = QuantumReport(quantum.id, quantum.task_label, dict(quantum.data_id.required), FAILED)
         report.fail(QuantumKilledError(f"{quantum.task_label} {report.data_id}: {why}"), tb="")
         report.wall_s = time.monotonic() - worker.started
-        SingleQuantumExecutor(self.butler, **self.options)._write_failure_log(
-            quantum, _RecordCollector(logging.INFO), report
-        )
+        write_failure_log(self.butler, quantum, [], report)
         worker.quantum = None
         return report
 
